@@ -1,0 +1,4 @@
+export * from './contract';
+export * from './hlc';
+export * from './merge';
+export * from './validate-change';

@@ -1,0 +1,350 @@
+/**
+ * Per-field last-writer-wins merge with concurrent-edit detection.
+ *
+ * Pure: no I/O, no clock reads (the caller passes the server time). The same
+ * function runs on every replica, so any delivery order converges: each field
+ * keeps the value with the highest stamp, and a write that loses to a write it
+ * did not see is kept in a conflict draft instead of being dropped.
+ */
+import { v5 as uuidv5 } from 'uuid';
+import { DELETED_AT, DEFAULT_FIELDS, REQUIRED_ON_CREATE, type Change, type ConflictValue, type EntityType } from './contract';
+import { compareStamps, formatStamp, parseStamp, type Stamp } from './hlc';
+
+/** Who wrote a field value, kept beside the value so a later conflict can name both sides. */
+export interface FieldMeta {
+  changeId: string | null;
+  author: string | null;
+  origin: string | null;
+  clientTime: string | null;
+  /** The stamp the writer saw for this field (null: saw none). */
+  base: Stamp | null;
+  /** Set for values the server filled in as defaults: overwriting them is never a conflict. */
+  isDefault?: true;
+  /** On the deletedAt field: what the deleter saw of each field, when it said so. */
+  seen?: Record<string, Stamp | null>;
+}
+
+export interface RecordState {
+  entityType: EntityType;
+  entityId: string;
+  fields: Record<string, unknown>;
+  stamps: Record<string, Stamp>;
+  meta: Record<string, FieldMeta>;
+  deletedAt: string | null;
+  version: number;
+}
+
+export interface ConflictDraft {
+  id: string;
+  entityType: EntityType;
+  entityId: string;
+  field: string;
+  values: ConflictValue[];
+}
+
+export interface MergeContext {
+  /** User id of the writer (the server sets createdBy from it). */
+  author: string;
+  /** Replica where the change was accepted first. */
+  origin: string;
+  /** The merging server's wall clock, for clamping future stamps. */
+  nowMs: number;
+  /** Set by servers; browsers overlaying their own outbox skip clamping. */
+  clampFutureStamps: boolean;
+}
+
+export type MergeOutcome =
+  | {
+      ok: true;
+      record: RecordState;
+      status: 'applied' | 'merged' | 'conflict';
+      conflicts: ConflictDraft[];
+      clamped: boolean;
+      /** Fields whose value changed (excluding server-filled defaults). */
+      appliedFields: string[];
+    }
+  | { ok: false; code: string; message: string };
+
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+const CONFLICT_NAMESPACE = '6f0b8a2e-3c1d-4e5f-9a7b-2c4d6e8f0a1b';
+
+/** Same conflict found on two replicas gets one id: derived from both change ids and the field. */
+export function conflictIdFor(changeIdA: string, changeIdB: string, entityId: string, field: string): string {
+  const [first, second] = [changeIdA, changeIdB].sort();
+  return uuidv5(`${first}|${second}|${entityId}|${field}`, CONFLICT_NAMESPACE);
+}
+
+/** Deterministic ISO time from a stamp, so every replica derives the same createdAt/deletedAt. */
+export function stampTime(stamp: Stamp): string {
+  const parsed = parseStamp(stamp);
+  return new Date(parsed ? parsed.ms : 0).toISOString();
+}
+
+export function clampStamp(stamp: Stamp, nowMs: number): { stamp: Stamp; clamped: boolean } {
+  const parsed = parseStamp(stamp);
+  if (!parsed || parsed.ms <= nowMs + MAX_CLOCK_SKEW_MS) return { stamp, clamped: false };
+  return { stamp: formatStamp({ ...parsed, ms: nowMs }), clamped: true };
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, index) => deepEqual(item, b[index]));
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left).filter((key) => left[key] !== undefined);
+  const otherKeys = Object.keys(right).filter((key) => right[key] !== undefined);
+  return keys.length === otherKeys.length && keys.every((key) => deepEqual(left[key], right[key]));
+}
+
+export function emptyRecord(entityType: EntityType, entityId: string): RecordState {
+  return { entityType, entityId, fields: {}, stamps: {}, meta: {}, deletedAt: null, version: 0 };
+}
+
+interface FieldWrite {
+  field: string;
+  value: unknown;
+  stamp: Stamp;
+  base: Stamp | null;
+}
+
+/**
+ * Merge one validated change into a record (null when the record does not exist here yet).
+ * The change's stamps are clamped when more than 5 minutes ahead of `ctx.nowMs`.
+ */
+export function mergeChange(current: RecordState | null, change: Change, ctx: MergeContext): MergeOutcome {
+  const entityType = change.entityType as EntityType;
+  const isCreate = current === null || Object.keys(current.stamps).length === 0;
+  const record: RecordState = current
+    ? structuredClone(current)
+    : emptyRecord(entityType, change.entityId);
+
+  let clamped = false;
+  const writes: FieldWrite[] = [];
+  const source = change.op === 'delete' ? { [DELETED_AT]: stampTime(change.stamps[DELETED_AT]!) } : (change.fields ?? {});
+  for (const [field, value] of Object.entries(source)) {
+    const rawStamp = change.stamps[field]!;
+    const result = ctx.clampFutureStamps ? clampStamp(rawStamp, ctx.nowMs) : { stamp: rawStamp, clamped: false };
+    clamped ||= result.clamped;
+    const written = field === DELETED_AT && value !== null && change.op === 'delete' ? stampTime(result.stamp) : value;
+    writes.push({ field, value: written, stamp: result.stamp, base: change.base?.[field] ?? null });
+  }
+
+  if (isCreate && change.op === 'upsert') {
+    const missing = REQUIRED_ON_CREATE[entityType].filter((field) => !(field in source));
+    if (missing.length > 0) {
+      return {
+        ok: false,
+        code: 'missing_required_fields',
+        message: `a new ${entityType} needs ${missing.join(', ')}`,
+      };
+    }
+  }
+
+  const writerMeta = (base: Stamp | null): FieldMeta => ({
+    changeId: change.changeId,
+    author: change.author ?? ctx.author,
+    origin: change.origin ?? ctx.origin,
+    clientTime: change.clientTime,
+    base,
+  });
+
+  const conflicts: ConflictDraft[] = [];
+  const appliedFields: string[] = [];
+  let lostFields = 0;
+
+  for (const write of writes) {
+    const meta = writerMeta(write.base);
+    if (write.field === DELETED_AT && change.op === 'delete' && change.base) meta.seen = { ...change.base };
+    const currentStamp = record.stamps[write.field];
+    const currentMeta = record.meta[write.field];
+    const currentValue = write.field === DELETED_AT ? record.deletedAt : record.fields[write.field];
+
+    if (currentStamp === write.stamp) {
+      lostFields += 1; // the very same write reached us by another path
+      continue;
+    }
+    if (currentStamp !== undefined && currentMeta && isConcurrent(write, currentStamp, currentMeta, currentValue)) {
+      conflicts.push(
+        draftConflict(record, write.field, [
+          { value: currentValue ?? null, stamp: currentStamp, meta: currentMeta },
+          { value: write.value, stamp: write.stamp, meta },
+        ]),
+      );
+    }
+    if (currentStamp === undefined || compareStamps(write.stamp, currentStamp) > 0) {
+      setField(record, write.field, write.value, write.stamp, meta);
+      appliedFields.push(write.field);
+    } else {
+      lostFields += 1;
+    }
+  }
+
+  conflicts.push(...deleteConflicts(current, record, change, writes, writerMeta));
+
+  if (isCreate && change.op === 'upsert') fillDefaults(record, entityType, writes, ctx, writerMeta);
+
+  record.version += 1;
+  const conflictFieldNames = new Set(conflicts.map((c) => c.field));
+  const cleanApplied = appliedFields.filter((field) => !conflictFieldNames.has(field));
+  // A delete-vs-edit conflict involves every field of the change, so it is never just "merged".
+  const status =
+    conflicts.length > 0
+      ? cleanApplied.length > 0 && !conflictFieldNames.has(DELETED_AT)
+        ? 'merged'
+        : 'conflict'
+      : lostFields > 0
+        ? 'merged'
+        : 'applied';
+  return { ok: true, record, status, conflicts: dedupe(conflicts), clamped, appliedFields };
+}
+
+function isConcurrent(write: FieldWrite, currentStamp: Stamp, currentMeta: FieldMeta, currentValue: unknown): boolean {
+  if (currentMeta.isDefault) return false;
+  const incomingSawCurrent = write.base !== null && compareStamps(write.base, currentStamp) >= 0;
+  const currentSawIncoming = currentMeta.base !== null && compareStamps(currentMeta.base, write.stamp) >= 0;
+  if (incomingSawCurrent || currentSawIncoming) return false;
+  if (write.field === DELETED_AT) return (write.value === null) !== (currentValue === null || currentValue === undefined);
+  return !deepEqual(write.value, currentValue);
+}
+
+/**
+ * A delete conflicts with field writes the deleter did not see, and an edit
+ * conflicts with a delete its writer did not see. The edit still merges into
+ * the fields, so neither side is lost; the conflict (field `deletedAt`) lets a
+ * coordinator choose between keeping the record deleted and restoring it.
+ */
+function deleteConflicts(
+  before: RecordState | null,
+  after: RecordState,
+  change: Change,
+  writes: FieldWrite[],
+  writerMeta: (base: Stamp | null) => FieldMeta,
+): ConflictDraft[] {
+  if (!before) return [];
+  const drafts: ConflictDraft[] = [];
+  if (change.op === 'delete') {
+    const deleteWrite = writes[0]!;
+    if (before.deletedAt !== null) return [];
+    const seenByDeleter = deleterSaw(change.base ?? {}, deleteWrite.stamp);
+    for (const [field, stamp] of Object.entries(before.stamps)) {
+      const meta = before.meta[field];
+      if (field === DELETED_AT || !meta || meta.isDefault || meta.changeId === null || seenByDeleter(field, stamp)) continue;
+      drafts.push(
+        draftConflict(after, DELETED_AT, [
+          { value: null, stamp, meta },
+          { value: after.deletedAt, stamp: deleteWrite.stamp, meta: writerMeta(deleteWrite.base) },
+        ]),
+      );
+    }
+    return drafts;
+  }
+
+  const deleteStamp = before.stamps[DELETED_AT];
+  const deleteMeta = before.meta[DELETED_AT];
+  if (before.deletedAt === null || !deleteStamp || !deleteMeta) return [];
+  const editorSawDelete = (change.base?.[DELETED_AT] ?? null) !== null && compareStamps(change.base![DELETED_AT], deleteStamp) >= 0;
+  if (editorSawDelete || writes.some((w) => w.field === DELETED_AT)) return [];
+  const seenByDeleter = deleterSaw(deleteMeta.seen ?? {}, deleteStamp);
+  const unseen = writes.filter((write) => !seenByDeleter(write.field, write.stamp));
+  if (unseen.length === 0) return [];
+  const latest = unseen.reduce((a, b) => (compareStamps(a.stamp, b.stamp) >= 0 ? a : b));
+  drafts.push(
+    draftConflict(after, DELETED_AT, [
+      { value: before.deletedAt, stamp: deleteStamp, meta: deleteMeta },
+      { value: null, stamp: latest.stamp, meta: writerMeta(latest.base) },
+    ]),
+  );
+  return drafts;
+}
+
+/** Did the deleter see this field write? By its own word when it gave one, else by stamp order. */
+function deleterSaw(seen: Record<string, Stamp | null>, deleteStamp: Stamp) {
+  return (field: string, stamp: Stamp): boolean => {
+    if (field in seen && field !== DELETED_AT) {
+      const sawStamp = seen[field] ?? null;
+      return sawStamp !== null && compareStamps(sawStamp, stamp) >= 0;
+    }
+    return compareStamps(stamp, deleteStamp) < 0;
+  };
+}
+
+function setField(record: RecordState, field: string, value: unknown, stamp: Stamp, meta: FieldMeta): void {
+  record.stamps[field] = stamp;
+  record.meta[field] = meta;
+  if (field === DELETED_AT) record.deletedAt = (value as string | null) ?? null;
+  else record.fields[field] = value;
+}
+
+function fillDefaults(
+  record: RecordState,
+  entityType: EntityType,
+  writes: FieldWrite[],
+  ctx: MergeContext,
+  writerMeta: (base: Stamp | null) => FieldMeta,
+): void {
+  const createStamp = writes.map((w) => w.stamp).sort()[0]!;
+  const filled: Record<string, unknown> = { ...DEFAULT_FIELDS[entityType] };
+  if (entityType === 'update' || entityType === 'document') {
+    filled.createdAt = stampTime(createStamp);
+    filled.createdBy = writerMeta(null).author ?? ctx.author;
+  }
+  for (const [field, value] of Object.entries(filled)) {
+    if (record.stamps[field] !== undefined) continue;
+    setField(record, field, structuredClone(value), createStamp, { ...writerMeta(null), isDefault: true });
+  }
+}
+
+function draftConflict(
+  record: RecordState,
+  field: string,
+  sides: Array<{ value: unknown; stamp: Stamp; meta: FieldMeta }>,
+): ConflictDraft {
+  const values: ConflictValue[] = sides
+    .map(({ value, stamp, meta }) => ({
+      value: value ?? null,
+      stamp,
+      changeId: meta.changeId,
+      author: meta.author,
+      origin: meta.origin,
+      clientTime: meta.clientTime,
+    }))
+    .sort((a, b) => compareStamps(a.stamp, b.stamp));
+  return {
+    id: conflictIdFor(values[0]!.changeId ?? values[0]!.stamp, values[1]!.changeId ?? values[1]!.stamp, record.entityId, field),
+    entityType: record.entityType,
+    entityId: record.entityId,
+    field,
+    values,
+  };
+}
+
+function dedupe(drafts: ConflictDraft[]): ConflictDraft[] {
+  const byId = new Map(drafts.map((draft) => [draft.id, draft]));
+  return [...byId.values()];
+}
+
+/**
+ * Merge a whole record state from another replica (pull side, and hub
+ * bootstrap): per field, the higher stamp wins. Commutative, associative and
+ * idempotent, so replicas converge in any order.
+ */
+export function mergeRecordStates(local: RecordState | null, remote: RecordState): RecordState {
+  if (!local) return structuredClone(remote);
+  const merged = structuredClone(local);
+  for (const [field, stamp] of Object.entries(remote.stamps)) {
+    if (compareStamps(stamp, merged.stamps[field]) > 0) {
+      const value = field === DELETED_AT ? remote.deletedAt : remote.fields[field];
+      setField(merged, field, structuredClone(value), stamp, remote.meta[field] ?? emptyMeta());
+    }
+  }
+  merged.version = Math.max(local.version, remote.version);
+  return merged;
+}
+
+function emptyMeta(): FieldMeta {
+  return { changeId: null, author: null, origin: null, clientTime: null, base: null };
+}

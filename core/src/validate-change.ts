@@ -1,0 +1,100 @@
+/**
+ * Whole-change validation: a change is accepted entirely or rejected with one
+ * reason, before anything of it touches storage.
+ */
+import {
+  changeSchema,
+  DELETED_AT,
+  FIELD_SCHEMAS,
+  isEntityType,
+  roleAtLeast,
+  SERVER_SET_FIELDS,
+  type ApiErrorBody,
+  type Change,
+  type EntityType,
+  type Role,
+} from './contract';
+import { isStamp } from './hlc';
+
+/** A member acting through the browser, or a hub forwarding its members' changes. */
+export type Writer = { kind: 'user'; role: Role } | { kind: 'hub' };
+
+export type ValidationResult = { ok: true; change: Change } | { ok: false; changeId: string | null; error: ApiErrorBody };
+
+function reject(raw: unknown, code: string, message: string): ValidationResult {
+  const changeId =
+    typeof raw === 'object' && raw !== null && typeof (raw as { changeId?: unknown }).changeId === 'string'
+      ? (raw as { changeId: string }).changeId
+      : null;
+  return { ok: false, changeId, error: { code, message } };
+}
+
+function mayWrite(writer: Writer, entityType: EntityType): string | null {
+  if (writer.kind === 'hub') return entityType === 'user' ? 'user records are managed through /api/users' : null;
+  switch (entityType) {
+    case 'update':
+      return null;
+    case 'document':
+      return roleAtLeast(writer.role, 'coordinator') ? null : 'only coordinators and admins may edit documents';
+    case 'conflict':
+      return 'conflicts are written by servers and resolved through /api/conflicts/:id/resolve';
+    case 'user':
+      return 'user records are managed through /api/users';
+  }
+}
+
+export function validateChange(raw: unknown, writer: Writer): ValidationResult {
+  const parsed = changeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return reject(raw, 'invalid_change', `${where}${issue?.message ?? 'not a valid change'}`);
+  }
+  const change = parsed.data as Change;
+  if (!isEntityType(change.entityType)) {
+    return reject(raw, 'unknown_entity_type', `unknown entity type "${change.entityType}"`);
+  }
+  const forbidden = mayWrite(writer, change.entityType);
+  if (forbidden) return reject(raw, 'forbidden', forbidden);
+  if (writer.kind !== 'hub' && (change.author !== undefined || change.origin !== undefined)) {
+    return reject(raw, 'forbidden', 'only hubs may forward changes on behalf of others');
+  }
+
+  const fields = change.fields ?? {};
+  const written = change.op === 'delete' ? [DELETED_AT] : Object.keys(fields);
+  if (change.op === 'delete' && Object.keys(fields).length > 0) {
+    return reject(raw, 'invalid_change', 'a delete writes no fields');
+  }
+  if (written.length === 0) return reject(raw, 'invalid_change', 'an upsert must write at least one field');
+
+  const schemas = FIELD_SCHEMAS[change.entityType];
+  for (const field of written) {
+    if (field === DELETED_AT) {
+      const value = change.op === 'delete' ? null : fields[field];
+      if (value !== null && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) {
+        return reject(raw, 'invalid_field', 'deletedAt: must be null or an ISO time');
+      }
+    } else {
+      const schema = schemas[field];
+      if (!schema) return reject(raw, 'unknown_field', `${change.entityType} has no field "${field}"`);
+      if (writer.kind !== 'hub' && (SERVER_SET_FIELDS as readonly string[]).includes(field)) {
+        return reject(raw, 'read_only_field', `${field} is set by the server`);
+      }
+      const result = schema.safeParse(fields[field]);
+      if (!result.success) {
+        return reject(raw, 'invalid_field', `${field}: ${result.error.issues[0]?.message ?? 'invalid value'}`);
+      }
+      fields[field] = result.data;
+    }
+    if (!(field in change.stamps)) return reject(raw, 'missing_stamp', `no stamp for written field "${field}"`);
+  }
+
+  for (const [field, stamp] of Object.entries(change.stamps)) {
+    if (!written.includes(field)) return reject(raw, 'invalid_change', `stamp for a field not written: "${field}"`);
+    if (!isStamp(stamp)) return reject(raw, 'invalid_stamp', `stamps.${field}: not an HLC stamp`);
+  }
+  for (const [field, base] of Object.entries(change.base ?? {})) {
+    if (base !== null && !isStamp(base)) return reject(raw, 'invalid_stamp', `base.${field}: not an HLC stamp or null`);
+  }
+  return { ok: true, change };
+}
