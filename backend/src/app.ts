@@ -1,0 +1,73 @@
+/**
+ * The HTTP application: middleware in order, routes mounted, errors last.
+ * No listen() here, so tests run it on an ephemeral port.
+ */
+import express from 'express';
+import session from 'express-session';
+import { assistantRoutes } from './assistant/routes';
+import type { ServerContext } from './context';
+import { PostgresSessionStore } from './db/sessions';
+import { authenticate } from './http/authenticate';
+import { apiNotFound, errorHandler } from './http/errors';
+import { requestLogger, requestMetrics } from './http/observability';
+import { sameOriginWrites } from './http/same-origin';
+import { staticApp } from './http/static-app';
+import './http/types';
+import { authRoutes } from './routes/auth';
+import { conflictRoutes } from './routes/conflicts';
+import { deviceRoutes } from './routes/devices';
+import { operationRoutes } from './routes/operations';
+import { recordRoutes } from './routes/records';
+import { syncRoutes } from './routes/sync';
+import { userRoutes } from './routes/users';
+
+export const SESSION_COOKIE = 'lifeline.sid';
+const SESSION_DAYS = 30;
+
+export interface AppOptions {
+  sessionSecret: string;
+  /** Extra fields for GET /api/sync/status (the hub's upstream state). */
+  extraStatus?: () => Record<string, unknown>;
+}
+
+export function createApp(ctx: ServerContext, options: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a TLS-terminating proxy (Neon-era cloud, compose hub): trust its X-Forwarded-* so cookies get Secure.
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+
+  app.use(requestLogger(ctx.log));
+  app.use(requestMetrics(ctx.metrics));
+  app.use(operationRoutes(ctx));
+
+  const api = express.Router();
+  api.use(express.json({ limit: '5mb' }));
+  api.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: options.sessionSecret,
+      store: new PostgresSessionStore(ctx.db),
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      proxy: true,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_DAYS * 24 * 60 * 60 * 1000, path: '/' },
+    }),
+  );
+  api.use(sameOriginWrites());
+  api.use(authenticate(ctx));
+  api.use('/auth', authRoutes(ctx));
+  api.use('/', userRoutes(ctx));
+  api.use('/devices', deviceRoutes(ctx));
+  api.use('/sync', syncRoutes(ctx, options.extraStatus));
+  api.use('/records', recordRoutes(ctx));
+  api.use('/conflicts', conflictRoutes(ctx));
+  api.use('/assistant', assistantRoutes(ctx));
+  api.use(apiNotFound);
+  app.use('/api', api);
+
+  app.use(staticApp(ctx.config.frontendDir));
+  app.use((req) => apiNotFound(req));
+  app.use(errorHandler(ctx.log));
+  return app;
+}

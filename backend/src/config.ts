@@ -1,0 +1,113 @@
+/**
+ * Configuration from the environment, parsed and validated once at start-up
+ * (DESIGN.md section 4, "Configuration"). A bad value stops the process with
+ * a message naming the variable, rather than failing later in a request.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const httpUrl = (name: string) =>
+  optionalString.refine(
+    (value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value),
+    `${name} must be an http(s) URL`,
+  );
+
+const positiveInt = (fallback: number, max = 86_400_000) =>
+  optionalString
+    .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .refine((value) => value >= 1 && value <= max, `must be between 1 and ${max}`);
+
+const envSchema = z
+  .object({
+    PORT: optionalString
+      .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a port number')
+      .transform((value) => (value === undefined ? 3000 : Number(value)))
+      .refine((value) => value >= 0 && value <= 65_535, 'must be between 0 and 65535'),
+    HOST: optionalString,
+    DATABASE_URL: optionalString.refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+      'DATABASE_URL must start with postgres:// or postgresql://',
+    ),
+    DATA_DIR: optionalString,
+    UPSTREAM_URL: httpUrl('UPSTREAM_URL'),
+    HUB_API_KEY: optionalString,
+    UPSTREAM_INTERVAL_MS: positiveInt(30_000),
+    OPERATOR_TOKEN: optionalString,
+    GROQ_API_KEY: optionalString,
+    GROQ_BASE_URL: httpUrl('GROQ_BASE_URL'),
+    GROQ_MODEL: optionalString,
+    OLLAMA_URL: httpUrl('OLLAMA_URL'),
+    OLLAMA_MODEL: optionalString,
+    LLM_TIMEOUT_MS: positiveInt(3000, 600_000),
+    SESSION_SECRET: optionalString,
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    FRONTEND_DIR: optionalString,
+  })
+  .refine((env) => (env.UPSTREAM_URL === undefined) === (env.HUB_API_KEY === undefined), {
+    message: 'UPSTREAM_URL and HUB_API_KEY must be set together (both = hub mode)',
+    path: ['UPSTREAM_URL'],
+  });
+
+export type Mode = 'embedded' | 'cloud' | 'hub';
+
+export interface Config {
+  port: number;
+  host: string | undefined;
+  mode: Mode;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  upstream: { url: string; apiKey: string; intervalMs: number } | undefined;
+  operatorToken: string | undefined;
+  groq: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
+  ollama: { url: string; model: string } | undefined;
+  llmTimeoutMs: number;
+  sessionSecret: string | undefined;
+  logLevel: string;
+  frontendDir: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const DEFAULT_GROQ_MODEL = 'llama-3.3-70b-versatile';
+export const DEFAULT_OLLAMA_MODEL = 'llama3.2:1b';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const repoRoot = path.resolve(import.meta.dirname, '../..');
+  const upstream =
+    e.UPSTREAM_URL && e.HUB_API_KEY
+      ? { url: e.UPSTREAM_URL.replace(/\/+$/, ''), apiKey: e.HUB_API_KEY, intervalMs: e.UPSTREAM_INTERVAL_MS }
+      : undefined;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    mode: upstream ? 'hub' : e.DATABASE_URL ? 'cloud' : 'embedded',
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_DIR ?? './data'),
+    upstream,
+    operatorToken: e.OPERATOR_TOKEN,
+    groq: e.GROQ_API_KEY
+      ? { apiKey: e.GROQ_API_KEY, baseUrl: e.GROQ_BASE_URL, model: e.GROQ_MODEL ?? DEFAULT_GROQ_MODEL }
+      : undefined,
+    ollama: e.OLLAMA_URL
+      ? { url: e.OLLAMA_URL.replace(/\/+$/, ''), model: e.OLLAMA_MODEL ?? DEFAULT_OLLAMA_MODEL }
+      : undefined,
+    llmTimeoutMs: e.LLM_TIMEOUT_MS,
+    sessionSecret: e.SESSION_SECRET,
+    logLevel: e.LOG_LEVEL,
+    frontendDir: path.resolve(e.FRONTEND_DIR ?? path.join(repoRoot, 'frontend/build')),
+  };
+}

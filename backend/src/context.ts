@@ -1,0 +1,16 @@
+import type { HybridLogicalClock } from '@lifeline/core';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Database } from './db/database';
+import type { Metrics } from './metrics';
+
+/** Everything a service needs, built once at start-up and passed down (no globals). */
+export interface ServerContext {
+  config: Config;
+  db: Database;
+  /** Shared by every instance on one database: cursors and conflicts name it. */
+  serverId: string;
+  clock: HybridLogicalClock;
+  metrics: Metrics;
+  log: Logger;
+}

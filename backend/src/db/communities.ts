@@ -1,0 +1,25 @@
+import type { Queryable } from './database';
+
+export interface Community {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export async function insertCommunity(tx: Queryable, id: string, name: string): Promise<Community> {
+  const { rows } = await tx.query<Community>(
+    `INSERT INTO communities (id, name) VALUES ($1, $2) RETURNING id::text, name, created_at AS "createdAt"`,
+    [id, name],
+  );
+  return rows[0]!;
+}
+
+export async function countUsers(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(`SELECT count(*)::int AS count FROM users`);
+  return rows[0]?.count ?? 0;
+}
+
+/** Serialises first-run setup so two concurrent setups cannot both succeed. */
+export async function lockSetup(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifeline:setup', 0))`);
+}

@@ -1,0 +1,191 @@
+/** Storage of synced records: current state per entity, in pull order. */
+import type { EntityType, FieldMeta, RecordState } from '@lifeline/core';
+import type { Queryable } from './database';
+
+export interface EntityKey {
+  entityType: string;
+  entityId: string;
+}
+
+export interface StoredRecord extends RecordState {
+  updatedAt: string;
+}
+
+export interface PullPosition {
+  txId: string;
+  seq: number;
+}
+
+interface RecordRow {
+  entity_type: string;
+  entity_id: string;
+  fields: Record<string, unknown>;
+  stamps: Record<string, string>;
+  meta: Record<string, FieldMeta>;
+  deleted_at: string | null;
+  version: number;
+  updated_at: string;
+}
+
+const COLUMNS = 'entity_type, entity_id::text AS entity_id, fields, stamps, meta, deleted_at, version, updated_at';
+
+function toRecord(row: RecordRow): StoredRecord {
+  return {
+    entityType: row.entity_type as EntityType,
+    entityId: row.entity_id,
+    fields: row.fields,
+    stamps: row.stamps,
+    meta: row.meta,
+    deletedAt: row.deleted_at,
+    version: row.version,
+    updatedAt: row.updated_at,
+  };
+}
+
+export const keyOf = (key: EntityKey): string => `${key.entityType}/${key.entityId}`;
+
+/**
+ * Serialise writers of the same entities for the rest of the transaction,
+ * including entities that do not exist yet (row locks cannot cover those).
+ * Locks are taken in one sorted order so two batches cannot deadlock.
+ */
+export async function lockEntities(tx: Queryable, communityId: string, keys: EntityKey[]): Promise<void> {
+  if (keys.length === 0) return;
+  const names = [...new Set(keys.map((key) => `${communityId}/${keyOf(key)}`))];
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(k) FROM (
+       SELECT DISTINCT hashtextextended(name, 0) AS k FROM unnest($1::text[]) AS name ORDER BY 1
+     ) AS ordered`,
+    [names],
+  );
+}
+
+export async function loadRecords(
+  tx: Queryable,
+  communityId: string,
+  keys: EntityKey[],
+): Promise<Map<string, StoredRecord>> {
+  const found = new Map<string, StoredRecord>();
+  if (keys.length === 0) return found;
+  const { rows } = await tx.query<RecordRow>(
+    `SELECT ${COLUMNS} FROM records
+      WHERE community_id = $1
+        AND (entity_type, entity_id) IN (SELECT t, i FROM unnest($2::text[], $3::uuid[]) AS k(t, i))`,
+    [communityId, keys.map((key) => key.entityType), keys.map((key) => key.entityId)],
+  );
+  for (const row of rows) {
+    const record = toRecord(row);
+    found.set(keyOf(record), record);
+  }
+  return found;
+}
+
+export async function getRecord(
+  db: Queryable,
+  communityId: string,
+  entityType: string,
+  entityId: string,
+): Promise<StoredRecord | null> {
+  const { rows } = await db.query<RecordRow>(
+    `SELECT ${COLUMNS} FROM records WHERE community_id = $1 AND entity_type = $2 AND entity_id = $3`,
+    [communityId, entityType, entityId],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+/** One statement for the whole batch: set-based, not a query per record. */
+export async function saveRecords(tx: Queryable, communityId: string, records: RecordState[]): Promise<void> {
+  if (records.length === 0) return;
+  const payload = records.map((record) => ({
+    entity_type: record.entityType,
+    entity_id: record.entityId,
+    fields: record.fields,
+    stamps: record.stamps,
+    meta: record.meta,
+    deleted_at: record.deletedAt,
+    version: record.version,
+  }));
+  await tx.query(
+    `INSERT INTO records (community_id, entity_type, entity_id, fields, stamps, meta, deleted_at, version)
+     SELECT $1, r.entity_type, r.entity_id, r.fields, r.stamps, r.meta, r.deleted_at, r.version
+       FROM jsonb_to_recordset($2::jsonb)
+         AS r(entity_type text, entity_id uuid, fields jsonb, stamps jsonb, meta jsonb, deleted_at timestamptz, version integer)
+     ON CONFLICT (community_id, entity_type, entity_id) DO UPDATE SET
+       fields = EXCLUDED.fields, stamps = EXCLUDED.stamps, meta = EXCLUDED.meta,
+       deleted_at = EXCLUDED.deleted_at, version = EXCLUDED.version, updated_at = now(),
+       tx_id = pg_current_xact_id(), seq = nextval('records_seq')`,
+    [communityId, JSON.stringify(payload)],
+  );
+}
+
+export interface PulledRow {
+  record: StoredRecord;
+  position: PullPosition;
+}
+
+/**
+ * Records changed after `after`, oldest first. Only rows written by
+ * transactions older than every transaction still in flight are visible
+ * (pg_snapshot_xmin), so a transaction that commits late is never jumped over.
+ */
+export async function pullAfter(
+  db: Queryable,
+  communityId: string,
+  after: PullPosition,
+  limit: number,
+): Promise<PulledRow[]> {
+  const { rows } = await db.query<RecordRow & { tx_id: string; seq: number }>(
+    `SELECT ${COLUMNS}, tx_id::text AS tx_id, seq FROM records
+      WHERE community_id = $1
+        AND (tx_id, seq) > ($2::xid8, $3::bigint)
+        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY tx_id, seq
+      LIMIT $4`,
+    [communityId, after.txId, after.seq, limit],
+  );
+  return rows.map((row) => ({ record: toRecord(row), position: { txId: row.tx_id, seq: row.seq } }));
+}
+
+/** Every record of a community, in batches, for the NDJSON export (never all in memory). */
+export async function* exportRecords(db: Queryable, communityId: string, batchSize = 1000): AsyncGenerator<StoredRecord> {
+  let afterType = '';
+  let afterId = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const { rows } = await db.query<RecordRow>(
+      `SELECT ${COLUMNS} FROM records
+        WHERE community_id = $1 AND (entity_type, entity_id) > ($2, $3::uuid)
+        ORDER BY entity_type, entity_id LIMIT $4`,
+      [communityId, afterType, afterId, batchSize],
+    );
+    for (const row of rows) yield toRecord(row);
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < batchSize) return;
+    afterType = last.entity_type;
+    afterId = last.entity_id;
+  }
+}
+
+export async function listRecordsOfType(
+  db: Queryable,
+  communityId: string,
+  entityType: EntityType,
+  where: { openConflictsOnly?: boolean } = {},
+): Promise<StoredRecord[]> {
+  const { rows } = await db.query<RecordRow>(
+    `SELECT ${COLUMNS} FROM records
+      WHERE community_id = $1 AND entity_type = $2 AND deleted_at IS NULL
+        AND ($3::boolean IS NOT TRUE OR fields ->> 'status' = 'open')
+      ORDER BY updated_at DESC LIMIT 1000`,
+    [communityId, entityType, where.openConflictsOnly ?? false],
+  );
+  return rows.map(toRecord);
+}
+
+export async function countOpenConflicts(db: Queryable, communityId: string): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM records
+      WHERE community_id = $1 AND entity_type = 'conflict' AND fields ->> 'status' = 'open' AND deleted_at IS NULL`,
+    [communityId],
+  );
+  return rows[0]?.count ?? 0;
+}

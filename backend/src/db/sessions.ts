@@ -1,0 +1,58 @@
+import session from 'express-session';
+import type { Database } from './database';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * express-session store in Postgres: every instance serves every session,
+ * and logout (destroy) revokes it everywhere at once.
+ */
+export class PostgresSessionStore extends session.Store {
+  constructor(private readonly db: Database) {
+    super();
+  }
+
+  override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
+    this.db
+      .query<{ sess: session.SessionData }>(`SELECT sess FROM sessions WHERE sid = $1 AND expires_at > now()`, [sid])
+      .then(({ rows }) => callback(null, rows[0]?.sess ?? null), callback);
+  }
+
+  override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    const userId = (sess as { userId?: string }).userId ?? null;
+    this.db
+      .query(
+        `INSERT INTO sessions (sid, sess, user_id, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, user_id = EXCLUDED.user_id, expires_at = EXCLUDED.expires_at`,
+        [sid, JSON.stringify(sess), userId, expiry(sess)],
+      )
+      .then(() => callback?.(), (error: unknown) => callback?.(error));
+  }
+
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    this.db.query(`DELETE FROM sessions WHERE sid = $1`, [sid]).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
+  }
+
+  override touch(sid: string, sess: session.SessionData, callback?: () => void): void {
+    this.db
+      .query(`UPDATE sessions SET expires_at = $2 WHERE sid = $1`, [sid, expiry(sess)])
+      .then(() => callback?.(), () => callback?.());
+  }
+}
+
+function expiry(sess: session.SessionData): string {
+  const expires = sess.cookie?.expires;
+  return (expires ? new Date(expires) : new Date(Date.now() + DAY_MS)).toISOString();
+}
+
+export async function destroySessionsOfUser(db: Database, userId: string): Promise<void> {
+  await db.query(`DELETE FROM sessions WHERE user_id = $1`, [userId]);
+}
+
+export async function deleteExpiredSessions(db: Database): Promise<number> {
+  const { rowCount } = await db.query(`DELETE FROM sessions WHERE expires_at <= now()`);
+  return rowCount;
+}

@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import type { ServerContext } from '../context';
+
+/** Liveness, readiness (the database answers) and Prometheus metrics. */
+export function operationRoutes(ctx: ServerContext): Router {
+  const router = Router();
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    try {
+      await ctx.db.query('SELECT 1');
+      res.json({ status: 'ready', serverId: ctx.serverId, mode: ctx.config.mode });
+    } catch {
+      res.status(503).json({ error: { code: 'not_ready', message: 'the database is not reachable' } });
+    }
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  return router;
+}

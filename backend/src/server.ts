@@ -1,0 +1,82 @@
+/**
+ * Start-up and shut-down: open and migrate the database, establish the
+ * server's identity, build the app, listen. Used by main.ts and by tests.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HybridLogicalClock } from '@lifeline/core';
+import { pino, type Logger } from 'pino';
+import { createApp } from './app';
+import type { Config } from './config';
+import type { ServerContext } from './context';
+import { openDatabase } from './db/open';
+import { getOrCreateMeta } from './db/server-meta';
+import { deleteExpiredSessions } from './db/sessions';
+import { createMetrics } from './metrics';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: ServerContext;
+  /** Stop accepting, finish in-flight requests (up to `graceMs`), close the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'lifeline' },
+    // Never log credentials, even by accident.
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.apiKey'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const db = await openDatabase(config, (message) => log.warn({ migration: true }, message));
+  const serverId = await getOrCreateMeta(db, 'server_id', () => randomUUID());
+  const sessionSecret =
+    config.sessionSecret ?? (await getOrCreateMeta(db, 'session_secret', () => randomBytes(32).toString('base64url')));
+  // Each instance stamps with its own node id, so two instances never issue the same stamp.
+  const nodeId = `s${serverId.replace(/-/g, '').slice(0, 8)}${randomBytes(3).toString('hex')}`;
+  const ctx: ServerContext = {
+    config,
+    db,
+    serverId,
+    clock: new HybridLogicalClock(nodeId),
+    metrics: createMetrics(),
+    log,
+  };
+  const app = createApp(ctx, { sessionSecret });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const sweeper = setInterval(() => void deleteExpiredSessions(db).catch(() => undefined), 60 * 60 * 1000);
+  sweeper.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`,
+    port,
+    ctx,
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

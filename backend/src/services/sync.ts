@@ -1,0 +1,121 @@
+/** Push, pull, status and export: the sync contract over the record store. */
+import {
+  DEFAULT_PULL_LIMIT,
+  validateChange,
+  type ChangeResult,
+  type PullResponse,
+  type PushResponse,
+  type RecordState,
+  type SyncRecord,
+} from '@lifeline/core';
+import type { ServerContext } from '../context';
+import { countOpenConflicts, exportRecords, pullAfter, type StoredRecord } from '../db/records';
+import { decodeCursor, encodeCursor } from '../domain/cursor';
+import { badRequest, conflict } from '../errors';
+import { authorId, type Principal } from '../principal';
+import { applyChanges, type ChangeToApply } from './apply-changes';
+
+/** Fields only hubs receive (so members can sign in at the hub during an outage). */
+const HUB_ONLY_FIELDS = new Set(['passwordHash']);
+
+export async function push(
+  ctx: ServerContext,
+  principal: Principal,
+  clientId: string,
+  rawChanges: unknown[],
+): Promise<PushResponse> {
+  const results: ChangeResult[] = new Array<ChangeResult>(rawChanges.length);
+  const valid: ChangeToApply[] = [];
+  const writer = principal.kind === 'hub' ? ({ kind: 'hub' } as const) : ({ kind: 'user', role: principal.role } as const);
+  rawChanges.forEach((raw, index) => {
+    const validation = validateChange(raw, writer);
+    if (validation.ok) valid.push({ change: validation.change, index });
+    else results[index] = { changeId: validation.changeId ?? '', status: 'rejected', error: validation.error };
+  });
+
+  if (valid.length > 0) {
+    const outcome = await ctx.db.transaction((tx) =>
+      applyChanges(ctx, tx, valid, {
+        communityId: principal.communityId,
+        author: authorId(principal),
+        origin: principal.kind === 'hub' ? `hub:${principal.deviceId}` : ctx.serverId,
+        clientId,
+      }),
+    );
+    for (const { index, result } of outcome.results) results[index] = result;
+    if (outcome.conflictsCreated > 0) ctx.metrics.conflicts.inc({ event: 'detected' }, outcome.conflictsCreated);
+  }
+  for (const result of results) {
+    ctx.metrics.pushedChanges.inc({ status: result.status });
+    if (result.clamped) ctx.metrics.clampedStamps.inc();
+  }
+  ctx.metrics.syncRequests.inc({ kind: 'push' });
+  return { results, serverTime: new Date().toISOString() };
+}
+
+export async function pull(
+  ctx: ServerContext,
+  principal: Principal,
+  cursor: string | null,
+  limit = DEFAULT_PULL_LIMIT,
+): Promise<PullResponse> {
+  const decoded = decodeCursor(cursor, ctx.serverId);
+  if (!decoded.ok) {
+    if (decoded.reason === 'other_server') {
+      throw conflict('cursor_mismatch', 'this cursor came from another server: pull again from a null cursor');
+    }
+    throw badRequest('invalid_cursor', 'cursor is not one this server issued');
+  }
+  const rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  ctx.metrics.pulledRecords.inc(page.length);
+  ctx.metrics.syncRequests.inc({ kind: 'pull' });
+  return {
+    records: page.map(({ record }) => toWire(record, principal)),
+    cursor: encodeCursor(ctx.serverId, last ? last.position : decoded.position),
+    hasMore: rows.length > limit,
+    serverTime: new Date().toISOString(),
+  };
+}
+
+export async function status(ctx: ServerContext, principal: Principal) {
+  return {
+    serverId: ctx.serverId,
+    mode: ctx.config.mode,
+    pendingConflicts: await countOpenConflicts(ctx.db, principal.communityId),
+  };
+}
+
+/** NDJSON lines of every record of the community, produced in batches. */
+export async function* exportLines(ctx: ServerContext, principal: Principal): AsyncGenerator<string> {
+  for await (const record of exportRecords(ctx.db, principal.communityId)) {
+    yield `${JSON.stringify(toWire(record, principal))}\n`;
+  }
+}
+
+/**
+ * A record as the contract shows it. Hubs also get per-field authorship
+ * (`meta`, an extension) and password hashes; members never do.
+ */
+export function toWire(record: StoredRecord | (RecordState & { updatedAt?: string }), principal: Principal): SyncRecord {
+  const isHub = principal.kind === 'hub';
+  const fields = isHub ? record.fields : withoutHubOnly(record.fields);
+  const stamps = isHub ? record.stamps : (withoutHubOnly(record.stamps) as Record<string, string>);
+  const wire: SyncRecord & { meta?: RecordState['meta'] } = {
+    entityType: record.entityType,
+    entityId: record.entityId,
+    fields,
+    stamps,
+    version: record.version,
+    deletedAt: record.deletedAt,
+    updatedAt: record.updatedAt ?? new Date().toISOString(),
+  };
+  if (isHub) wire.meta = record.meta;
+  return wire;
+}
+
+function withoutHubOnly(values: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.keys(values).some((key) => HUB_ONLY_FIELDS.has(key))) return values;
+  return Object.fromEntries(Object.entries(values).filter(([key]) => !HUB_ONLY_FIELDS.has(key)));
+}

@@ -1,0 +1,177 @@
+/**
+ * One sync run: push the outbox in batches, then pull until caught up.
+ *
+ * Contracts: the outbox is only ever emptied by the server's answer for each
+ * change; a 401 keeps everything and asks for a new sign-in; a rejected change
+ * is set aside and the rest go on; `cursor_mismatch` restarts the pull from
+ * the beginning. Plain TypeScript (no Svelte), so tests and the service
+ * worker run exactly this code.
+ */
+import { MAX_PUSH_CHANGES } from '@lifeline/core';
+import { ApiError } from '$lib/api/client';
+import type { Endpoints } from '$lib/api/endpoints';
+import { ensureClientId, getMeta, setMeta, type LifelineDb, type SyncErrorState } from '$lib/db';
+import { applyPullPage, settlePush } from './apply';
+import { withSyncLock } from './lock';
+
+export type SyncPhase = 'push' | 'pull';
+
+export interface SyncProgress {
+  phase: SyncPhase;
+  pushed: number;
+  toPush: number;
+  pulled: number;
+}
+
+export interface SyncReport {
+  ok: boolean;
+  /** Another tab (or the service worker) was already syncing. */
+  skipped: boolean;
+  pushed: number;
+  pulled: number;
+  rejected: number;
+  conflicts: number;
+  error: SyncErrorState | null;
+  authRequired: boolean;
+}
+
+export interface SyncOptions {
+  db: LifelineDb;
+  api: Endpoints;
+  reason: string;
+  pushBatchSize?: number;
+  pullLimit?: number;
+  onProgress?: (progress: SyncProgress) => void;
+  lockName?: string;
+}
+
+const LOG_LIMIT = 50;
+
+/** Plain words for people under stress: what happened and whether their work is safe. */
+export function describeError(error: unknown): SyncErrorState {
+  const at = new Date().toISOString();
+  if (error instanceof ApiError) {
+    if (error.status === 401) {
+      return { code: 'unauthorized', message: 'Your session has ended. Sign in again to send your changes; they are kept on this device.', at };
+    }
+    if (error.status === 0) {
+      return { code: error.code, message: 'Cannot reach the server. Your changes are kept on this device and will be sent later.', at };
+    }
+    if (error.status === 429) return { code: error.code, message: 'The server is busy. Lifeline will try again shortly.', at };
+    if (error.status >= 500) {
+      return { code: error.code, message: `The server had a problem (${error.message}). Lifeline will try again.`, at };
+    }
+    return { code: error.code, message: error.message, at };
+  }
+  return { code: 'unexpected', message: error instanceof Error ? error.message : String(error), at };
+}
+
+export async function runSync(options: SyncOptions): Promise<SyncReport> {
+  const result = await withSyncLock(options.lockName ?? 'lifeline-sync', () => syncLocked(options));
+  return result ?? { ok: true, skipped: true, pushed: 0, pulled: 0, rejected: 0, conflicts: 0, error: null, authRequired: false };
+}
+
+async function syncLocked(options: SyncOptions): Promise<SyncReport> {
+  const { db, api } = options;
+  const startedAt = new Date().toISOString();
+  const report: SyncReport = { ok: false, skipped: false, pushed: 0, pulled: 0, rejected: 0, conflicts: 0, error: null, authRequired: false };
+  const progress: SyncProgress = { phase: 'push', pushed: 0, toPush: 0, pulled: 0 };
+  await setMeta(db, 'lastAttemptAt', startedAt);
+  try {
+    const clientId = await ensureClientId(db);
+    await push(options, clientId, report, progress);
+    await pull(options, clientId, report, progress);
+    report.ok = true;
+    await setMeta(db, 'lastSyncAt', new Date().toISOString());
+    await setMeta(db, 'lastError', null);
+    await setMeta(db, 'failures', 0);
+    await setMeta(db, 'authRequired', false);
+  } catch (error) {
+    report.error = describeError(error);
+    report.authRequired = error instanceof ApiError && error.status === 401;
+    await setMeta(db, 'lastError', report.error);
+    await setMeta(db, 'failures', ((await getMeta(db, 'failures')) ?? 0) + 1);
+    if (report.authRequired) await setMeta(db, 'authRequired', true);
+  }
+  await appendLog(db, options.reason, startedAt, report);
+  return report;
+}
+
+async function push(options: SyncOptions, clientId: string, report: SyncReport, progress: SyncProgress): Promise<void> {
+  const { db, api } = options;
+  const batchSize = Math.min(options.pushBatchSize ?? MAX_PUSH_CHANGES, MAX_PUSH_CHANGES);
+  progress.toPush = await db.count('outbox');
+  options.onProgress?.({ ...progress });
+  // Entries written while we push get their own round; stop when a round makes no progress.
+  for (let round = 0; round < 10_000; round += 1) {
+    const batch = await db.getAll('outbox', null, batchSize);
+    if (batch.length === 0) return;
+    const response = await api.push(
+      clientId,
+      batch.map((entry) => entry.change),
+    );
+    const outcome = await settlePush(db, batch, response.results);
+    report.pushed += outcome.accepted;
+    report.rejected += outcome.rejected;
+    report.conflicts += outcome.conflicts;
+    progress.pushed += outcome.accepted + outcome.rejected;
+    options.onProgress?.({ ...progress });
+    if (outcome.accepted + outcome.rejected === 0) {
+      throw new ApiError(502, 'incomplete_push', 'The server did not confirm the changes sent.');
+    }
+  }
+}
+
+async function pull(options: SyncOptions, clientId: string, report: SyncReport, progress: SyncProgress): Promise<void> {
+  const { db, api } = options;
+  const limit = options.pullLimit ?? 1000;
+  progress.phase = 'pull';
+  options.onProgress?.({ ...progress });
+  let cursor = (await getMeta(db, 'cursor')) ?? null;
+  let restarted = false;
+  for (;;) {
+    let page;
+    try {
+      page = await api.pull(clientId, cursor, limit);
+    } catch (error) {
+      // The cursor names another server (e.g. we moved between hub and cloud): start over once.
+      if (error instanceof ApiError && error.code === 'cursor_mismatch' && !restarted) {
+        restarted = true;
+        cursor = null;
+        await setMeta(db, 'cursor', null);
+        continue;
+      }
+      throw error;
+    }
+    await applyPullPage(db, page.records, page.cursor);
+    cursor = page.cursor;
+    report.pulled += page.records.length;
+    progress.pulled += page.records.length;
+    options.onProgress?.({ ...progress });
+    if (!page.hasMore) return;
+  }
+}
+
+async function appendLog(db: LifelineDb, reason: string, startedAt: string, report: SyncReport): Promise<void> {
+  const tx = db.transaction('syncLog', 'readwrite');
+  await tx.store.add({
+    reason,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ok: report.ok,
+    pushed: report.pushed,
+    pulled: report.pulled,
+    rejected: report.rejected,
+    conflicts: report.conflicts,
+    error: report.error?.message ?? null,
+  });
+  const count = await tx.store.count();
+  if (count > LOG_LIMIT) {
+    let cursor = await tx.store.openCursor();
+    for (let excess = count - LOG_LIMIT; cursor && excess > 0; excess -= 1) {
+      await cursor.delete();
+      cursor = await cursor.continue();
+    }
+  }
+  await tx.done;
+}

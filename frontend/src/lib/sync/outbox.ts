@@ -1,0 +1,107 @@
+/**
+ * Every edit is written here first. A change carries, per written field, a
+ * fresh HLC stamp and the stamp of the value the person saw (its base), so
+ * the server can tell a follow-up edit from a concurrent one.
+ *
+ * The clock lives in the meta store and is advanced in the same transaction
+ * as the outbox write, so two tabs never issue the same stamp.
+ */
+import { DELETED_AT, HybridLogicalClock, type Change, type EntityType } from '@lifeline/core';
+import { getMetaIn, setMetaIn, type LifelineDb, type OutboxEntry } from '$lib/db';
+
+export interface FieldWrite {
+  entityType: EntityType;
+  entityId: string;
+  /** Only the fields this edit changes. */
+  fields: Record<string, unknown>;
+  /** Stamp of each written field's value as shown to the person (null: none shown, e.g. a create). */
+  seen: Record<string, string | null | undefined>;
+}
+
+export interface DeleteWrite {
+  entityType: EntityType;
+  entityId: string;
+  /** Stamps of every field the person saw, including deletedAt (null when not deleted). */
+  seen: Record<string, string | null | undefined>;
+}
+
+async function enqueue(
+  db: LifelineDb,
+  userId: string | null,
+  build: (stamp: string, clientTime: string) => Change,
+): Promise<Change> {
+  const tx = db.transaction(['meta', 'outbox'], 'readwrite');
+  let clientId = await getMetaIn(tx, 'clientId');
+  if (!clientId) {
+    clientId = crypto.randomUUID();
+    await setMetaIn(tx, 'clientId', clientId);
+  }
+  const clock = new HybridLogicalClock(clientId, Date.now, (await getMetaIn(tx, 'hlc')) ?? null);
+  const stamp = clock.now();
+  await setMetaIn(tx, 'hlc', stamp);
+  const change = build(stamp, new Date().toISOString());
+  const entry: OutboxEntry = { change, userId };
+  await tx.objectStore('outbox').add(entry);
+  await tx.done;
+  return change;
+}
+
+/** Create or edit: one change writing the given fields. */
+export function writeFields(db: LifelineDb, userId: string | null, write: FieldWrite): Promise<Change> {
+  const names = Object.keys(write.fields);
+  if (names.length === 0) throw new Error('nothing to write');
+  return enqueue(db, userId, (stamp, clientTime) => ({
+    changeId: crypto.randomUUID(),
+    entityType: write.entityType,
+    entityId: write.entityId,
+    op: 'upsert',
+    fields: structuredClone(write.fields),
+    stamps: Object.fromEntries(names.map((name) => [name, stamp])),
+    base: Object.fromEntries(names.map((name) => [name, write.seen[name] ?? null])),
+    clientTime,
+  }));
+}
+
+/**
+ * A tombstone. `base` holds deletedAt's base and, as the server's extension
+ * asks, the stamps of every field the deleter saw, so an edit the deleter did
+ * not see becomes a conflict rather than vanishing.
+ */
+export function deleteRecord(db: LifelineDb, userId: string | null, write: DeleteWrite): Promise<Change> {
+  const base: Record<string, string | null> = {};
+  for (const [field, stamp] of Object.entries(write.seen)) base[field] = stamp ?? null;
+  base[DELETED_AT] = write.seen[DELETED_AT] ?? null;
+  return enqueue(db, userId, (stamp, clientTime) => ({
+    changeId: crypto.randomUUID(),
+    entityType: write.entityType,
+    entityId: write.entityId,
+    op: 'delete',
+    stamps: { [DELETED_AT]: stamp },
+    base,
+    clientTime,
+  }));
+}
+
+/** Only the fields whose value differs from what was shown: an edit never rewrites untouched fields. */
+export function changedFields(
+  shown: Record<string, unknown>,
+  edited: Record<string, unknown>,
+): Record<string, unknown> {
+  const changed: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(edited)) {
+    if (JSON.stringify(shown[field] ?? null) !== JSON.stringify(value ?? null)) changed[field] = value;
+  }
+  return changed;
+}
+
+export async function listOutbox(db: LifelineDb): Promise<OutboxEntry[]> {
+  return db.getAll('outbox');
+}
+
+export async function outboxSummary(db: LifelineDb): Promise<{ count: number; oldest: string | null }> {
+  const tx = db.transaction('outbox');
+  const count = await tx.store.count();
+  const first = await tx.store.openCursor();
+  await tx.done;
+  return { count, oldest: first?.value.change.clientTime ?? null };
+}
