@@ -14,6 +14,7 @@ import { sameOriginWrites } from './http/same-origin';
 import { staticApp } from './http/static-app';
 import './http/types';
 import { authRoutes } from './routes/auth';
+import { communityRoutes } from './routes/communities';
 import { conflictRoutes } from './routes/conflicts';
 import { deviceRoutes } from './routes/devices';
 import { operationRoutes } from './routes/operations';
@@ -54,6 +55,7 @@ export function createApp(ctx: ServerContext, options: AppOptions): express.Expr
       cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_DAYS * 24 * 60 * 60 * 1000, path: '/' },
     }),
   );
+  api.use('/communities', communityRoutes(ctx));
   api.use(sameOriginWrites());
   api.use(authenticate(ctx));
   api.use('/auth', authRoutes(ctx));

@@ -44,9 +44,7 @@ sw.addEventListener('fetch', (event) => {
 
   if (request.mode === 'navigate') {
     // Every client route is the same SPA shell.
-    event.respondWith(
-      caches.match(SHELL).then((cached) => cached ?? fetch(request)),
-    );
+    event.respondWith(caches.match(SHELL).then((cached) => cached ?? fetch(request)));
     return;
   }
   if (ASSETS.includes(url.pathname)) {

@@ -181,6 +181,24 @@ export async function listRecordsOfType(
   return rows.map(toRecord);
 }
 
+/**
+ * Whether records after `after` exist that are committed but still behind the
+ * visibility horizon (an older transaction is in flight). The puller waits a
+ * moment for them rather than reporting itself caught up.
+ */
+export async function hasHeldBackRecords(db: Queryable, communityId: string, after: PullPosition): Promise<boolean> {
+  const { rows } = await db.query<{ held: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM records
+        WHERE community_id = $1
+          AND (tx_id, seq) > ($2::xid8, $3::bigint)
+          AND tx_id >= pg_snapshot_xmin(pg_current_snapshot())
+     ) AS held`,
+    [communityId, after.txId, after.seq],
+  );
+  return rows[0]?.held ?? false;
+}
+
 export async function countOpenConflicts(db: Queryable, communityId: string): Promise<number> {
   const { rows } = await db.query<{ count: number }>(
     `SELECT count(*)::int AS count FROM records

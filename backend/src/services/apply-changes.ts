@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  clampStamp,
   mergeChange,
   type Change,
   type ChangeResult,
@@ -80,7 +81,8 @@ export async function applyChanges(
     records.set(key, outcome.record);
     touched.add(key);
     for (const draft of outcome.conflicts) drafts.set(draft.id, draft);
-    for (const stamp of Object.values(change.stamps)) ctx.clock.receive(stamp);
+    // Fold in what was stored (clamped), never a raw future stamp, or our own clock would run ahead.
+    for (const stamp of Object.values(change.stamps)) ctx.clock.receive(clampStamp(stamp, nowMs).stamp);
 
     const result: ChangeResult = { changeId: change.changeId, status: outcome.status, version: outcome.record.version };
     if (outcome.conflicts.length > 0) result.conflictIds = outcome.conflicts.map((draft) => draft.id);

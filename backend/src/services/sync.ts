@@ -9,11 +9,14 @@ import {
   type SyncRecord,
 } from '@lifeline/core';
 import type { ServerContext } from '../context';
-import { countOpenConflicts, exportRecords, pullAfter, type StoredRecord } from '../db/records';
+import { countOpenConflicts, exportRecords, hasHeldBackRecords, pullAfter, type StoredRecord } from '../db/records';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { badRequest, conflict } from '../errors';
 import { authorId, type Principal } from '../principal';
 import { applyChanges, type ChangeToApply } from './apply-changes';
+
+const HELD_BACK_POLL_MS = 20;
+const HELD_BACK_WAIT_MS = 1000;
 
 /** Fields only hubs receive (so members can sign in at the hub during an outage). */
 const HUB_ONLY_FIELDS = new Set(['passwordHash']);
@@ -66,7 +69,17 @@ export async function pull(
     }
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }
-  const rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1);
+  let rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1);
+  let heldBack = false;
+  // Committed records can sit behind an older transaction still in flight for a
+  // moment; wait briefly for it rather than telling the client it is caught up.
+  for (let waited = 0; rows.length <= limit; waited += HELD_BACK_POLL_MS) {
+    const after = rows[rows.length - 1]?.position ?? decoded.position;
+    heldBack = await hasHeldBackRecords(ctx.db, principal.communityId, after);
+    if (!heldBack || waited >= HELD_BACK_WAIT_MS) break;
+    await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
+    rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1);
+  }
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   ctx.metrics.pulledRecords.inc(page.length);
@@ -74,7 +87,7 @@ export async function pull(
   return {
     records: page.map(({ record }) => toWire(record, principal)),
     cursor: encodeCursor(ctx.serverId, last ? last.position : decoded.position),
-    hasMore: rows.length > limit,
+    hasMore: rows.length > limit || heldBack,
     serverTime: new Date().toISOString(),
   };
 }

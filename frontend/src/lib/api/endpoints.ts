@@ -1,13 +1,5 @@
 /** Typed calls for each endpoint the app uses (DESIGN.md section 4). */
-import type {
-  Change,
-  ConflictView,
-  PublicUser,
-  PullResponse,
-  PushResponse,
-  Role,
-  SyncRecord,
-} from '@lifeline/core';
+import type { Change, ConflictView, PublicUser, PullResponse, PushResponse, Role, SyncRecord } from '@lifeline/core';
 import type { ApiClient } from './client';
 
 export interface UserListItem extends PublicUser {

@@ -103,7 +103,9 @@ export async function localChange(): Promise<void> {
   await refreshStatus();
   await invalidate('app:data');
   const registration = await navigator.serviceWorker?.getRegistration();
-  const syncManager = (registration as (ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }) | undefined)?.sync;
+  const syncManager = (
+    registration as (ServiceWorkerRegistration & { sync?: { register(tag: string): Promise<void> } }) | undefined
+  )?.sync;
   await syncManager?.register('lifeline-sync').catch(() => undefined);
 }
 

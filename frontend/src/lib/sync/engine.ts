@@ -46,18 +46,29 @@ export interface SyncOptions {
 }
 
 const LOG_LIMIT = 50;
+/** Cursors this server cannot use (another server's, or unreadable): the only safe move is a full re-pull. */
+const RESTART_CODES = new Set(['cursor_mismatch', 'invalid_cursor']);
 
 /** Plain words for people under stress: what happened and whether their work is safe. */
 export function describeError(error: unknown): SyncErrorState {
   const at = new Date().toISOString();
   if (error instanceof ApiError) {
     if (error.status === 401) {
-      return { code: 'unauthorized', message: 'Your session has ended. Sign in again to send your changes; they are kept on this device.', at };
+      return {
+        code: 'unauthorized',
+        message: 'Your session has ended. Sign in again to send your changes; they are kept on this device.',
+        at,
+      };
     }
     if (error.status === 0) {
-      return { code: error.code, message: 'Cannot reach the server. Your changes are kept on this device and will be sent later.', at };
+      return {
+        code: error.code,
+        message: 'Cannot reach the server. Your changes are kept on this device and will be sent later.',
+        at,
+      };
     }
-    if (error.status === 429) return { code: error.code, message: 'The server is busy. Lifeline will try again shortly.', at };
+    if (error.status === 429)
+      return { code: error.code, message: 'The server is busy. Lifeline will try again shortly.', at };
     if (error.status >= 500) {
       return { code: error.code, message: `The server had a problem (${error.message}). Lifeline will try again.`, at };
     }
@@ -68,13 +79,33 @@ export function describeError(error: unknown): SyncErrorState {
 
 export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const result = await withSyncLock(options.lockName ?? 'lifeline-sync', () => syncLocked(options));
-  return result ?? { ok: true, skipped: true, pushed: 0, pulled: 0, rejected: 0, conflicts: 0, error: null, authRequired: false };
+  return (
+    result ?? {
+      ok: true,
+      skipped: true,
+      pushed: 0,
+      pulled: 0,
+      rejected: 0,
+      conflicts: 0,
+      error: null,
+      authRequired: false,
+    }
+  );
 }
 
 async function syncLocked(options: SyncOptions): Promise<SyncReport> {
   const { db, api } = options;
   const startedAt = new Date().toISOString();
-  const report: SyncReport = { ok: false, skipped: false, pushed: 0, pulled: 0, rejected: 0, conflicts: 0, error: null, authRequired: false };
+  const report: SyncReport = {
+    ok: false,
+    skipped: false,
+    pushed: 0,
+    pulled: 0,
+    rejected: 0,
+    conflicts: 0,
+    error: null,
+    authRequired: false,
+  };
   const progress: SyncProgress = { phase: 'push', pushed: 0, toPush: 0, pulled: 0 };
   await setMeta(db, 'lastAttemptAt', startedAt);
   try {
@@ -135,7 +166,7 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
       page = await api.pull(clientId, cursor, limit);
     } catch (error) {
       // The cursor names another server (e.g. we moved between hub and cloud): start over once.
-      if (error instanceof ApiError && error.code === 'cursor_mismatch' && !restarted) {
+      if (error instanceof ApiError && RESTART_CODES.has(error.code) && !restarted) {
         restarted = true;
         cursor = null;
         await setMeta(db, 'cursor', null);

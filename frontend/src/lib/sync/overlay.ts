@@ -3,7 +3,15 @@
  * the same per-field rule as the server (higher stamp wins), so what a person
  * sees is what the record becomes once the outbox has synced.
  */
-import { compareStamps, DEFAULT_FIELDS, DELETED_AT, stampTime, type Change, type EntityType, type SyncRecord } from '@lifeline/core';
+import {
+  compareStamps,
+  DEFAULT_FIELDS,
+  DELETED_AT,
+  stampTime,
+  type Change,
+  type EntityType,
+  type SyncRecord,
+} from '@lifeline/core';
 
 export interface ViewRecord extends SyncRecord {
   /** Fields written by changes still in the outbox. */
