@@ -45,6 +45,11 @@ const envSchema = z
     OLLAMA_URL: httpUrl('OLLAMA_URL'),
     OLLAMA_MODEL: optionalString,
     LLM_TIMEOUT_MS: positiveInt(3000, 600_000),
+    LLM_PROVIDER_ORDER: optionalString.refine((value) => {
+      if (value === undefined) return true;
+      const names = value.split(',').map((name) => name.trim().toLowerCase());
+      return names.every((name) => name === 'groq' || name === 'ollama') && new Set(names).size === names.length;
+    }, 'LLM_PROVIDER_ORDER must list groq and/or ollama, comma-separated, each once (e.g. "ollama,groq")'),
     SESSION_SECRET: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     FRONTEND_DIR: optionalString,
@@ -67,6 +72,8 @@ export interface Config {
   groq: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
   ollama: { url: string; model: string } | undefined;
   llmTimeoutMs: number;
+  /** Order the assistant tries model providers in (LLM_PROVIDER_ORDER); unset = groq, then ollama. */
+  llmProviderOrder?: ('groq' | 'ollama')[];
   sessionSecret: string | undefined;
   logLevel: string;
   frontendDir: string;
@@ -106,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { url: e.OLLAMA_URL.replace(/\/+$/, ''), model: e.OLLAMA_MODEL ?? DEFAULT_OLLAMA_MODEL }
       : undefined,
     llmTimeoutMs: e.LLM_TIMEOUT_MS,
+    llmProviderOrder: e.LLM_PROVIDER_ORDER?.split(',').map((name) => name.trim().toLowerCase() as 'groq' | 'ollama'),
     sessionSecret: e.SESSION_SECRET,
     logLevel: e.LOG_LEVEL,
     frontendDir: path.resolve(e.FRONTEND_DIR ?? path.join(repoRoot, 'frontend/build')),

@@ -7,7 +7,14 @@
  * did not see is kept in a conflict draft instead of being dropped.
  */
 import { v5 as uuidv5 } from 'uuid';
-import { DELETED_AT, DEFAULT_FIELDS, REQUIRED_ON_CREATE, type Change, type ConflictValue, type EntityType } from './contract';
+import {
+  DELETED_AT,
+  DEFAULT_FIELDS,
+  REQUIRED_ON_CREATE,
+  type Change,
+  type ConflictValue,
+  type EntityType,
+} from './contract';
 import { compareStamps, formatStamp, parseStamp, type Stamp } from './hlc';
 
 /** Who wrote a field value, kept beside the value so a later conflict can name both sides. */
@@ -118,13 +125,12 @@ interface FieldWrite {
 export function mergeChange(current: RecordState | null, change: Change, ctx: MergeContext): MergeOutcome {
   const entityType = change.entityType as EntityType;
   const isCreate = current === null || Object.keys(current.stamps).length === 0;
-  const record: RecordState = current
-    ? structuredClone(current)
-    : emptyRecord(entityType, change.entityId);
+  const record: RecordState = current ? structuredClone(current) : emptyRecord(entityType, change.entityId);
 
   let clamped = false;
   const writes: FieldWrite[] = [];
-  const source = change.op === 'delete' ? { [DELETED_AT]: stampTime(change.stamps[DELETED_AT]!) } : (change.fields ?? {});
+  const source =
+    change.op === 'delete' ? { [DELETED_AT]: stampTime(change.stamps[DELETED_AT]!) } : (change.fields ?? {});
   for (const [field, value] of Object.entries(source)) {
     const rawStamp = change.stamps[field]!;
     const result = ctx.clampFutureStamps ? clampStamp(rawStamp, ctx.nowMs) : { stamp: rawStamp, clamped: false };
@@ -207,7 +213,8 @@ function isConcurrent(write: FieldWrite, currentStamp: Stamp, currentMeta: Field
   const incomingSawCurrent = write.base !== null && compareStamps(write.base, currentStamp) >= 0;
   const currentSawIncoming = currentMeta.base !== null && compareStamps(currentMeta.base, write.stamp) >= 0;
   if (incomingSawCurrent || currentSawIncoming) return false;
-  if (write.field === DELETED_AT) return (write.value === null) !== (currentValue === null || currentValue === undefined);
+  if (write.field === DELETED_AT)
+    return (write.value === null) !== (currentValue === null || currentValue === undefined);
   return !deepEqual(write.value, currentValue);
 }
 
@@ -232,7 +239,8 @@ function deleteConflicts(
     const seenByDeleter = deleterSaw(change.base ?? {}, deleteWrite.stamp);
     for (const [field, stamp] of Object.entries(before.stamps)) {
       const meta = before.meta[field];
-      if (field === DELETED_AT || !meta || meta.isDefault || meta.changeId === null || seenByDeleter(field, stamp)) continue;
+      if (field === DELETED_AT || !meta || meta.isDefault || meta.changeId === null || seenByDeleter(field, stamp))
+        continue;
       drafts.push(
         draftConflict(after, DELETED_AT, [
           { value: null, stamp, meta },
@@ -246,7 +254,8 @@ function deleteConflicts(
   const deleteStamp = before.stamps[DELETED_AT];
   const deleteMeta = before.meta[DELETED_AT];
   if (before.deletedAt === null || !deleteStamp || !deleteMeta) return [];
-  const editorSawDelete = (change.base?.[DELETED_AT] ?? null) !== null && compareStamps(change.base![DELETED_AT], deleteStamp) >= 0;
+  const editorSawDelete =
+    (change.base?.[DELETED_AT] ?? null) !== null && compareStamps(change.base![DELETED_AT], deleteStamp) >= 0;
   if (editorSawDelete || writes.some((w) => w.field === DELETED_AT)) return [];
   const seenByDeleter = deleterSaw(deleteMeta.seen ?? {}, deleteStamp);
   const unseen = writes.filter((write) => !seenByDeleter(write.field, write.stamp));
@@ -314,7 +323,12 @@ function draftConflict(
     }))
     .sort((a, b) => compareStamps(a.stamp, b.stamp));
   return {
-    id: conflictIdFor(values[0]!.changeId ?? values[0]!.stamp, values[1]!.changeId ?? values[1]!.stamp, record.entityId, field),
+    id: conflictIdFor(
+      values[0]!.changeId ?? values[0]!.stamp,
+      values[1]!.changeId ?? values[1]!.stamp,
+      record.entityId,
+      field,
+    ),
     entityType: record.entityType,
     entityId: record.entityId,
     field,

@@ -19,7 +19,8 @@ import { isStamp } from './hlc';
 /** A member acting through the browser, or a hub forwarding its members' changes. */
 export type Writer = { kind: 'user'; role: Role } | { kind: 'hub' };
 
-export type ValidationResult = { ok: true; change: Change } | { ok: false; changeId: string | null; error: ApiErrorBody };
+export type ValidationResult =
+  { ok: true; change: Change } | { ok: false; changeId: string | null; error: ApiErrorBody };
 
 function reject(raw: unknown, code: string, message: string): ValidationResult {
   const changeId =

@@ -1,0 +1,286 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Change } from './contract';
+import { formatStamp, HybridLogicalClock, type Stamp } from './hlc';
+import {
+  clampStamp,
+  conflictIdFor,
+  deepEqual,
+  mergeChange,
+  mergeRecordStates,
+  type ConflictDraft,
+  type MergeContext,
+  type RecordState,
+} from './merge';
+
+const ctx: MergeContext = { author: 'user-1', origin: 'server-1', nowMs: 10_000_000, clampFutureStamps: true };
+const ID = '11111111-1111-4111-8111-111111111111';
+const s = (ms: number, node = 'a', counter = 0): Stamp => formatStamp({ ms, counter, nodeId: node });
+let nextChange = 0;
+const changeId = () => `00000000-0000-4000-8000-${String(++nextChange).padStart(12, '0')}`;
+
+function upsert(fields: Record<string, unknown>, stamp: Stamp, base: Record<string, Stamp | null> = {}): Change {
+  return {
+    changeId: changeId(),
+    entityType: 'update',
+    entityId: ID,
+    op: 'upsert',
+    fields,
+    stamps: Object.fromEntries(Object.keys(fields).map((f) => [f, stamp])),
+    base: Object.fromEntries(Object.keys(fields).map((f) => [f, base[f] ?? null])),
+    clientTime: new Date(0).toISOString(),
+  };
+}
+
+function del(stamp: Stamp, base: Record<string, Stamp | null> = { deletedAt: null }): Change {
+  return {
+    changeId: changeId(),
+    entityType: 'update',
+    entityId: ID,
+    op: 'delete',
+    stamps: { deletedAt: stamp },
+    base,
+    clientTime: new Date(0).toISOString(),
+  };
+}
+
+function apply(record: RecordState | null, change: Change) {
+  const outcome = mergeChange(record, change, ctx);
+  if (!outcome.ok) throw new Error(outcome.message);
+  return outcome;
+}
+
+describe('mergeChange', () => {
+  const created = apply(null, upsert({ kind: 'need', title: 'Water' }, s(1000)));
+
+  it('when a record is created, then required fields apply, defaults fill in, createdAt comes from the stamp', () => {
+    expect(created.status).toBe('applied');
+    expect(created.record.fields).toMatchObject({
+      kind: 'need',
+      title: 'Water',
+      status: 'open',
+      priority: 'normal',
+      body: '',
+      tags: [],
+      createdBy: 'user-1',
+      createdAt: new Date(1000).toISOString(),
+    });
+    expect(created.record.version).toBe(1);
+  });
+
+  it('when a create lacks required fields, then it is rejected', () => {
+    expect(mergeChange(null, upsert({ kind: 'need' }, s(1000)), ctx)).toMatchObject({
+      ok: false,
+      code: 'missing_required_fields',
+    });
+  });
+
+  it.each([
+    ['sequential edit (saw the current stamp)', s(1000), s(2000), 'applied', 'B', 0],
+    ['concurrent edit, arrives second and wins', null, s(2000), 'conflict', 'B', 1],
+    ['concurrent edit, arrives second and loses (lower stamp)', null, s(1400), 'conflict', 'A', 1],
+  ] as const)('%s', (_name, base, stamp, status, finalTitle, conflicts) => {
+    const first = apply(created.record, upsert({ title: 'A' }, s(1500, 'x'), { title: s(1000) }));
+    const second = apply(
+      first.record,
+      upsert({ title: 'B' }, stamp, { title: base === null ? s(1000) : s(1500, 'x') }),
+    );
+    if (base === null) {
+      expect(second.status).toBe(status);
+      expect(second.conflicts).toHaveLength(conflicts);
+      expect(second.record.fields.title).toBe(finalTitle);
+    } else {
+      expect(second.status).toBe('applied');
+      expect(second.conflicts).toHaveLength(0);
+    }
+  });
+
+  it('when an edit overwrites a server-filled default, then it is never a conflict', () => {
+    const edited = apply(created.record, upsert({ body: 'details' }, s(2000)));
+    expect(edited.status).toBe('applied');
+    expect(edited.conflicts).toEqual([]);
+  });
+
+  it('when two concurrent writes carry the same value, then there is no conflict', () => {
+    const a = apply(created.record, upsert({ title: 'Same' }, s(2000, 'a'), { title: s(1000) }));
+    const b = apply(a.record, upsert({ title: 'Same' }, s(2001, 'b'), { title: s(1000) }));
+    expect(b.conflicts).toEqual([]);
+  });
+
+  it('when part of a change conflicts and the rest applies, then it is merged and names the conflict', () => {
+    const a = apply(created.record, upsert({ title: 'A' }, s(2000, 'a'), { title: s(1000) }));
+    const b = apply(a.record, upsert({ title: 'B', body: 'new' }, s(2001, 'b'), { title: s(1000), body: s(1000) }));
+    expect(b.status).toBe('merged');
+    expect(b.conflicts[0]!.field).toBe('title');
+    expect(b.conflicts[0]!.values.map((v) => v.value)).toEqual(['A', 'B']);
+  });
+
+  it('when a stamp is more than 5 minutes ahead, then it is clamped to the server time', () => {
+    const future = s(ctx.nowMs + 6 * 60 * 1000);
+    const outcome = apply(created.record, upsert({ title: 'Future' }, future, { title: s(1000) }));
+    expect(outcome.clamped).toBe(true);
+    expect(outcome.record.stamps.title!.startsWith(String(ctx.nowMs).padStart(15, '0'))).toBe(true);
+    expect(clampStamp(s(ctx.nowMs + 60_000), ctx.nowMs).clamped).toBe(false);
+  });
+
+  it('when a delete saw every field, then it applies as a tombstone', () => {
+    const deleted = apply(created.record, del(s(3000), { deletedAt: null, ...created.record.stamps }));
+    expect(deleted.status).toBe('applied');
+    expect(deleted.record.deletedAt).toBe(new Date(3000).toISOString());
+    expect(deleted.record.fields.title).toBe('Water');
+  });
+
+  it('when a delete did not see a concurrent edit, then it is a deletedAt conflict and the edit stays in the fields', () => {
+    const edited = apply(created.record, upsert({ title: 'Edited' }, s(2000, 'b'), { title: s(1000) }));
+    const deleted = apply(edited.record, del(s(1900, 'a'), { deletedAt: null, title: s(1000), kind: s(1000) }));
+    expect(deleted.status).toBe('conflict');
+    expect(deleted.conflicts[0]!.field).toBe('deletedAt');
+    expect(deleted.record.fields.title).toBe('Edited');
+    expect(deleted.record.deletedAt).not.toBeNull();
+  });
+
+  it('when an edit arrives after a delete it did not see, then it is a deletedAt conflict too', () => {
+    const deleted = apply(created.record, del(s(2000, 'a'), { deletedAt: null, ...created.record.stamps }));
+    const edited = apply(deleted.record, upsert({ title: 'Late edit' }, s(2500, 'b'), { title: s(1000) }));
+    expect(edited.status).toBe('conflict');
+    expect(edited.conflicts[0]!.field).toBe('deletedAt');
+    expect(edited.record.fields.title).toBe('Late edit');
+  });
+
+  it('derives one conflict id from the pair of change ids, whatever their order', () => {
+    expect(conflictIdFor('a', 'b', ID, 'title')).toBe(conflictIdFor('b', 'a', ID, 'title'));
+    expect(conflictIdFor('a', 'b', ID, 'title')).not.toBe(conflictIdFor('a', 'b', ID, 'body'));
+  });
+
+  it('deepEqual compares structure, not identity', () => {
+    expect(deepEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(deepEqual({ a: 1 }, { a: 1, b: undefined })).toBe(true);
+    expect(deepEqual([1], { 0: 1 })).toBe(false);
+  });
+});
+
+describe('mergeRecordStates', () => {
+  it('is commutative and idempotent', () => {
+    const base = apply(null, upsert({ kind: 'need', title: 'T' }, s(1000))).record;
+    const left = apply(base, upsert({ title: 'L' }, s(2000, 'l'), { title: s(1000) })).record;
+    const right = apply(base, upsert({ body: 'R' }, s(2100, 'r'), { body: s(1000) })).record;
+    const lr = mergeRecordStates(left, right);
+    const rl = mergeRecordStates(right, left);
+    expect(lr.fields).toEqual(rl.fields);
+    expect(lr.stamps).toEqual(rl.stamps);
+    expect(mergeRecordStates(lr, lr).fields).toEqual(lr.fields);
+  });
+});
+
+/**
+ * Three replicas exchange the same changes in random orders, with random
+ * duplicates. Whatever the order: all converge, and every accepted write is
+ * either the final value, superseded by a write that saw it, or kept in a
+ * conflict on that replica.
+ */
+describe('convergence property', () => {
+  const FIELDS = ['title', 'body', 'status', 'priority'] as const;
+  const VALUES: Record<(typeof FIELDS)[number], unknown[]> = {
+    title: ['A', 'B', 'C'],
+    body: ['', 'x', 'y'],
+    status: ['open', 'in_progress', 'resolved'],
+    priority: ['low', 'high', 'critical'],
+  };
+
+  const opArb = fc.record({
+    replica: fc.integer({ min: 0, max: 2 }),
+    kind: fc.constantFrom('edit', 'edit', 'edit', 'delete', 'restore'),
+    field: fc.constantFrom(...FIELDS),
+    valueIndex: fc.integer({ min: 0, max: 2 }),
+    advanceMs: fc.integer({ min: 0, max: 30 }),
+    deliverTo: fc.subarray([0, 1, 2]),
+  });
+
+  it('all replicas converge and no accepted write is lost', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { minLength: 1, maxLength: 25 }),
+        fc.array(fc.nat(), { minLength: 100, maxLength: 100 }),
+        fc.array(fc.integer({ min: -40, max: 40 }), { minLength: 3, maxLength: 3 }),
+        (ops, shuffleSeeds, skews) => {
+          let wall = 2000;
+          const create = upsert({ kind: 'need', title: 'start' }, s(1000, 'origin'));
+          const replicas = [0, 1, 2].map((index) => ({
+            // Each replica's clock runs skewed from the others', as real device clocks do.
+            clock: new HybridLogicalClock(`r${index}`, () => wall + skews[index]!),
+            record: apply(null, create).record as RecordState,
+            seen: new Set<string>([create.changeId]),
+            conflicts: [] as ConflictDraft[],
+          }));
+          const all: Change[] = [create];
+          const deliver = (index: number, change: Change) => {
+            const replica = replicas[index]!;
+            if (replica.seen.has(change.changeId)) return; // a re-sent change is a duplicate
+            replica.seen.add(change.changeId);
+            for (const stamp of Object.values(change.stamps)) replica.clock.receive(stamp);
+            const outcome = mergeChange(replica.record, change, { ...ctx, clampFutureStamps: false });
+            if (!outcome.ok) throw new Error(outcome.message);
+            replica.record = outcome.record;
+            replica.conflicts.push(...outcome.conflicts);
+          };
+
+          ops.forEach((op, i) => {
+            const replica = replicas[op.replica]!;
+            wall += op.advanceMs;
+            const stamp = replica.clock.now();
+            const change =
+              op.kind === 'delete'
+                ? del(stamp, { deletedAt: replica.record.stamps.deletedAt ?? null, ...replica.record.stamps })
+                : op.kind === 'restore'
+                  ? { ...upsert({ deletedAt: null }, stamp, { deletedAt: replica.record.stamps.deletedAt ?? null }) }
+                  : upsert({ [op.field]: VALUES[op.field][op.valueIndex] }, stamp, {
+                      [op.field]: replica.record.stamps[op.field] ?? null,
+                    });
+            all.push(change);
+            deliver(op.replica, change);
+            for (const target of op.deliverTo) deliver(target, change);
+          });
+
+          // Final exchange: everything everywhere, shuffled, each twice.
+          for (const [index] of replicas.entries()) {
+            const order = [...all, ...all].map((change, k) => ({
+              change,
+              key: shuffleSeeds[k % 100]! * 31 + k * (index + 7),
+            }));
+            order.sort((a, b) => (a.key % 97) - (b.key % 97));
+            for (const { change } of order) deliver(index, change);
+          }
+
+          const [first, ...rest] = replicas;
+          for (const replica of rest) {
+            expect(replica.record.fields).toEqual(first!.record.fields);
+            expect(replica.record.stamps).toEqual(first!.record.stamps);
+            expect(replica.record.deletedAt).toEqual(first!.record.deletedAt);
+          }
+
+          for (const replica of replicas) {
+            for (const change of all) {
+              for (const [field, stamp] of Object.entries(change.stamps)) {
+                if (replica.record.stamps[field] === stamp) continue; // it is the final value
+                const supersededKnowingly = all.some(
+                  (other) =>
+                    other.stamps[field] !== undefined &&
+                    other.stamps[field]! > stamp &&
+                    other.base?.[field] !== undefined &&
+                    other.base[field] !== null &&
+                    other.base[field]! >= stamp,
+                );
+                const inConflict = replica.conflicts.some((c) => c.values.some((v) => v.stamp === stamp));
+                const deleteSuperseded = field === 'deletedAt' || change.op === 'delete';
+                const sameValueAsFinal =
+                  field !== 'deletedAt' && deepEqual(change.fields?.[field], replica.record.fields[field]);
+                expect(supersededKnowingly || inConflict || deleteSuperseded || sameValueAsFinal).toBe(true);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
