@@ -52,7 +52,13 @@ export function createApp(ctx: ServerContext, options: AppOptions): express.Expr
       saveUninitialized: false,
       rolling: true,
       proxy: true,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: SESSION_DAYS * 24 * 60 * 60 * 1000, path: '/' },
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: 'auto',
+        maxAge: SESSION_DAYS * 24 * 60 * 60 * 1000,
+        path: '/',
+      },
     }),
   );
   api.use('/communities', communityRoutes(ctx));

@@ -224,7 +224,7 @@ describe('convergence property', () => {
             replica.conflicts.push(...outcome.conflicts);
           };
 
-          ops.forEach((op, i) => {
+          ops.forEach((op) => {
             const replica = replicas[op.replica]!;
             wall += op.advanceMs;
             const stamp = replica.clock.now();

@@ -2,7 +2,11 @@
 import type { Change, ChangeResult } from '@lifeline/core';
 import type { Queryable } from './database';
 
-export async function findExistingChangeIds(tx: Queryable, communityId: string, changeIds: string[]): Promise<Set<string>> {
+export async function findExistingChangeIds(
+  tx: Queryable,
+  communityId: string,
+  changeIds: string[],
+): Promise<Set<string>> {
   if (changeIds.length === 0) return new Set();
   const { rows } = await tx.query<{ change_id: string }>(
     `SELECT change_id::text AS change_id FROM changes WHERE community_id = $1 AND change_id = ANY($2::uuid[])`,
@@ -63,7 +67,12 @@ export interface HistoryEntry {
   version: number | null;
 }
 
-export async function historyOf(db: Queryable, communityId: string, entityId: string, limit = 200): Promise<HistoryEntry[]> {
+export async function historyOf(
+  db: Queryable,
+  communityId: string,
+  entityId: string,
+  limit = 200,
+): Promise<HistoryEntry[]> {
   const { rows } = await db.query<HistoryEntry>(
     `SELECT c.change_id::text AS "changeId", c.op, c.fields, c.author, u.display_name AS "authorName", c.origin,
             c.client_time AS "clientTime", c.received_at AS "receivedAt", c.status, c.version

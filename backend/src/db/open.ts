@@ -6,7 +6,10 @@ import { openPglite } from './pglite';
 import { connectPostgres } from './postgres';
 
 /** Postgres when DATABASE_URL is set, else embedded PGlite in DATA_DIR; migrated either way. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, log: (m: string) => void): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  log: (m: string) => void,
+): Promise<Database> {
   const db = config.databaseUrl
     ? connectPostgres(config.databaseUrl)
     : await openPglite(path.join(config.dataDir, 'pglite'));

@@ -26,7 +26,10 @@ export class PostgresSessionStore extends session.Store {
          ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, user_id = EXCLUDED.user_id, expires_at = EXCLUDED.expires_at`,
         [sid, JSON.stringify(sess), userId, expiry(sess)],
       )
-      .then(() => callback?.(), (error: unknown) => callback?.(error));
+      .then(
+        () => callback?.(),
+        (error: unknown) => callback?.(error),
+      );
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
@@ -37,9 +40,10 @@ export class PostgresSessionStore extends session.Store {
   }
 
   override touch(sid: string, sess: session.SessionData, callback?: () => void): void {
-    this.db
-      .query(`UPDATE sessions SET expires_at = $2 WHERE sid = $1`, [sid, expiry(sess)])
-      .then(() => callback?.(), () => callback?.());
+    this.db.query(`UPDATE sessions SET expires_at = $2 WHERE sid = $1`, [sid, expiry(sess)]).then(
+      () => callback?.(),
+      () => callback?.(),
+    );
   }
 }
 

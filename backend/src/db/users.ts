@@ -62,7 +62,14 @@ export async function updateUser(
        updated_at = now()
      WHERE community_id = $1 AND id = $2
      RETURNING ${COLUMNS}`,
-    [communityId, id, patch.displayName ?? null, patch.role ?? null, patch.disabled ?? null, patch.passwordHash ?? null],
+    [
+      communityId,
+      id,
+      patch.displayName ?? null,
+      patch.role ?? null,
+      patch.disabled ?? null,
+      patch.passwordHash ?? null,
+    ],
   );
   return rows[0] ?? null;
 }

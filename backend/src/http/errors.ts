@@ -41,5 +41,5 @@ export function errorHandler(log: Logger) {
 }
 
 export function apiNotFound(req: Request): never {
-  throw new AppError(404, 'not_found', `no route ${req.method} ${req.originalUrl.split("?")[0]}`);
+  throw new AppError(404, 'not_found', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
 }

@@ -13,7 +13,7 @@ export function communityRoutes(ctx: ServerContext): Router {
   const router = Router();
   router.post('/', async (req, res) => {
     const token = ctx.config.operatorToken;
-    if (!token) throw new AppError(404, 'not_found', `no route ${req.method} ${req.originalUrl.split("?")[0]}`);
+    if (!token) throw new AppError(404, 'not_found', `no route ${req.method} ${req.originalUrl.split('?')[0]}`);
     if (!bearerMatches(req.get('authorization'), token)) {
       ctx.metrics.authFailures.inc({ reason: 'operator_token' });
       throw new AppError(401, 'unauthorized', 'operator token required');

@@ -3,14 +3,7 @@ import type { ServerContext } from '../context';
 import { listUsers } from '../db/users';
 import { requireUser } from '../http/authenticate';
 import { parse } from '../http/validate';
-import {
-  createUser,
-  memberView,
-  newUserSchema,
-  publicUser,
-  updateMember,
-  userPatchSchema,
-} from '../services/users';
+import { createUser, memberView, newUserSchema, publicUser, updateMember, userPatchSchema } from '../services/users';
 import { uuidSchema } from '@lifeline/core';
 
 function idParam(req: Request): string {

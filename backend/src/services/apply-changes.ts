@@ -73,7 +73,11 @@ export async function applyChanges(
     if (!outcome.ok) {
       results.push({
         index,
-        result: { changeId: change.changeId, status: 'rejected', error: { code: outcome.code, message: outcome.message } },
+        result: {
+          changeId: change.changeId,
+          status: 'rejected',
+          error: { code: outcome.code, message: outcome.message },
+        },
       });
       continue;
     }

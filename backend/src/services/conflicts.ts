@@ -96,7 +96,8 @@ function resolutionWrite(
   resolution: ConflictResolution,
 ): { op: 'upsert'; fields: Record<string, unknown> } | { op: 'delete' } {
   if (view.field === DELETED_AT) {
-    const keepDeleted = 'deleted' in resolution ? resolution.deleted : resolution.value !== null && resolution.value !== false;
+    const keepDeleted =
+      'deleted' in resolution ? resolution.deleted : resolution.value !== null && resolution.value !== false;
     return keepDeleted ? { op: 'delete' } : { op: 'upsert', fields: { [DELETED_AT]: null } };
   }
   if ('deleted' in resolution) {

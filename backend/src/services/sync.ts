@@ -29,7 +29,8 @@ export async function push(
 ): Promise<PushResponse> {
   const results: ChangeResult[] = new Array<ChangeResult>(rawChanges.length);
   const valid: ChangeToApply[] = [];
-  const writer = principal.kind === 'hub' ? ({ kind: 'hub' } as const) : ({ kind: 'user', role: principal.role } as const);
+  const writer =
+    principal.kind === 'hub' ? ({ kind: 'hub' } as const) : ({ kind: 'user', role: principal.role } as const);
   rawChanges.forEach((raw, index) => {
     const validation = validateChange(raw, writer);
     if (validation.ok) valid.push({ change: validation.change, index });
@@ -111,7 +112,10 @@ export async function* exportLines(ctx: ServerContext, principal: Principal): As
  * A record as the contract shows it. Hubs also get per-field authorship
  * (`meta`, an extension) and password hashes; members never do.
  */
-export function toWire(record: StoredRecord | (RecordState & { updatedAt?: string }), principal: Principal): SyncRecord {
+export function toWire(
+  record: StoredRecord | (RecordState & { updatedAt?: string }),
+  principal: Principal,
+): SyncRecord {
   const isHub = principal.kind === 'hub';
   const fields = isHub ? record.fields : withoutHubOnly(record.fields);
   const stamps = isHub ? record.stamps : (withoutHubOnly(record.stamps) as Record<string, string>);
