@@ -27,8 +27,6 @@ const SESSION_DAYS = 30;
 
 export interface AppOptions {
   sessionSecret: string;
-  /** Extra fields for GET /api/sync/status (the hub's upstream state). */
-  extraStatus?: () => Record<string, unknown>;
 }
 
 export function createApp(ctx: ServerContext, options: AppOptions): express.Express {
@@ -67,7 +65,7 @@ export function createApp(ctx: ServerContext, options: AppOptions): express.Expr
   api.use('/auth', authRoutes(ctx));
   api.use('/', userRoutes(ctx));
   api.use('/devices', deviceRoutes(ctx));
-  api.use('/sync', syncRoutes(ctx, options.extraStatus));
+  api.use('/sync', syncRoutes(ctx));
   api.use('/records', recordRoutes(ctx));
   api.use('/conflicts', conflictRoutes(ctx));
   api.use('/assistant', assistantRoutes(ctx));

@@ -13,4 +13,6 @@ export interface ServerContext {
   clock: HybridLogicalClock;
   metrics: Metrics;
   log: Logger;
+  /** Hub mode: the upstream worker, told when local changes land. */
+  upstream?: { kick(): void; status(): Promise<unknown> };
 }

@@ -8,12 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { HybridLogicalClock } from '@lifeline/core';
 import { pino, type Logger } from 'pino';
 import { createApp } from './app';
+import { catchUpIndex } from './assistant/indexer';
 import type { Config } from './config';
 import type { ServerContext } from './context';
 import { openDatabase } from './db/open';
 import { getOrCreateMeta } from './db/server-meta';
 import { deleteExpiredSessions } from './db/sessions';
 import { createMetrics } from './metrics';
+import { UpstreamWorker } from './upstream/worker';
 
 export interface RunningServer {
   url: string;
@@ -50,6 +52,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     metrics: createMetrics(),
     log,
   };
+  const upstream = config.upstream ? new UpstreamWorker(ctx, config.upstream) : undefined;
+  ctx.upstream = upstream;
   const app = createApp(ctx, { sessionSecret });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
@@ -58,8 +62,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  upstream?.start();
   const sweeper = setInterval(() => void deleteExpiredSessions(db).catch(() => undefined), 60 * 60 * 1000);
   sweeper.unref();
+  // Keep the assistant's passages warm between questions (asking catches up anyway).
+  const indexing = setInterval(() => {
+    catchUpIndex(db).catch((error: unknown) => log.warn({ err: error }, 'assistant indexing failed'));
+  }, 5000);
+  indexing.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -69,6 +79,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     close(graceMs = 10_000) {
       closing ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(indexing);
+        await upstream?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);

@@ -133,7 +133,12 @@ describe('users and roles', () => {
       role: 'volunteer',
     });
     expect(dup.status).toBe(409);
-    const bad = await seeded.admin.post('/api/users', { email: 'not-an-email', password: 'x', displayName: '', role: 'king' });
+    const bad = await seeded.admin.post('/api/users', {
+      email: 'not-an-email',
+      password: 'x',
+      displayName: '',
+      role: 'king',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_request');
   });
@@ -166,7 +171,10 @@ describe('users and roles', () => {
 describe('operator endpoint and community isolation', () => {
   it('when the operator token is wrong, then 401; when right, then a second community exists', async () => {
     const anonymous = new ApiClient(server.url);
-    const body = { name: 'Westside', admin: { email: 'w@westside.example', password: 'password-123', displayName: 'Wes' } };
+    const body = {
+      name: 'Westside',
+      admin: { email: 'w@westside.example', password: 'password-123', displayName: 'Wes' },
+    };
     expect((await anonymous.post('/api/communities', body, { authorization: 'Bearer wrong' })).status).toBe(401);
     const created = await anonymous.post('/api/communities', body, { authorization: 'Bearer operator-secret-token' });
     expect(created.status).toBe(201);
@@ -176,7 +184,9 @@ describe('operator endpoint and community isolation', () => {
 
   it('when a member of another community asks for our records, users or conflicts, then they see none of them', async () => {
     const west = new ApiClient(server.url);
-    expect((await west.post('/api/auth/login', { email: 'w@westside.example', password: 'password-123' })).status).toBe(200);
+    expect((await west.post('/api/auth/login', { email: 'w@westside.example', password: 'password-123' })).status).toBe(
+      200,
+    );
     const users = await west.get('/api/users');
     expect(users.body.users.map((u: { email: string }) => u.email)).toEqual(['w@westside.example']);
     const pulled = await west.post('/api/sync/pull', { clientId: 'west', cursor: null });

@@ -63,7 +63,11 @@ describe('request bodies', () => {
     const reply = await volunteer.post('/api/sync/push', body);
     expect(reply.status).toBe(400);
     expect(reply.body).toEqual(errorShape);
-    const changes = Array.isArray(body) ? body : Array.isArray((body as { changes?: unknown }).changes) ? (body as { changes: { entityId: string }[] }).changes : [];
+    const changes = Array.isArray(body)
+      ? body
+      : Array.isArray((body as { changes?: unknown }).changes)
+        ? (body as { changes: { entityId: string }[] }).changes
+        : [];
     for (const change of changes.slice(0, 3)) {
       expect((await volunteer.get(`/api/records/update/${change.entityId}`)).status).toBe(404);
     }
@@ -134,7 +138,11 @@ describe('headers', () => {
   it.each([['Basic abc'], ['Bearer'], ['Bearer a b'], ['Bearer not-a-real-key']])(
     'when Authorization is "%s", then 401 and not a 500',
     async (header) => {
-      const reply = await new ApiClient(server.url).post('/api/sync/pull', { clientId: 'c', cursor: null }, { authorization: header });
+      const reply = await new ApiClient(server.url).post(
+        '/api/sync/pull',
+        { clientId: 'c', cursor: null },
+        { authorization: header },
+      );
       expect(reply.status).toBe(401);
       expect(reply.body).toEqual(errorShape);
     },

@@ -23,7 +23,11 @@ async function pullAll(client: ApiClient, cursor: string | null = null, limit?: 
   const records: any[] = [];
   let next = cursor;
   for (let page = 0; page < 1000; page += 1) {
-    const reply = await client.post('/api/sync/pull', { clientId: 'puller', cursor: next, ...(limit ? { limit } : {}) });
+    const reply = await client.post('/api/sync/pull', {
+      clientId: 'puller',
+      cursor: next,
+      ...(limit ? { limit } : {}),
+    });
     expect(reply.status).toBe(200);
     records.push(...reply.body.records);
     next = reply.body.cursor;
@@ -109,14 +113,27 @@ describe('push', () => {
       expect((await volunteer.get(`/api/records/update/${rejected.entityId}`)).status).toBe(404);
     }
     // A rejected changeId was not stored: fixed and re-sent, it applies.
-    const fixed = { ...missingTitle, fields: { kind: 'need', title: 'Now titled' }, stamps: { kind: missingTitle.stamps.kind, title: missingTitle.stamps.kind } };
+    const fixed = {
+      ...missingTitle,
+      fields: { kind: 'need', title: 'Now titled' },
+      stamps: { kind: missingTitle.stamps.kind, title: missingTitle.stamps.kind },
+    };
     expect((await push(volunteer, [fixed])).body.results[0].status).toBe('applied');
   });
 
   it('when a coordinator writes a document, then it applies; volunteers may not', async () => {
-    const document = { ...createUpdate('nodeC', { title: 'Shelter guide', body: '# Shelters\nSchool gym', tags: ['shelter'] }), entityType: 'document' };
+    const document = {
+      ...createUpdate('nodeC', { title: 'Shelter guide', body: '# Shelters\nSchool gym', tags: ['shelter'] }),
+      entityType: 'document',
+    };
     expect((await push(coordinator, [document])).body.results[0].status).toBe('applied');
-    const edited = edit('nodeV', document.entityId, { title: 'Vandalised' }, { title: document.stamps.title }, 'document');
+    const edited = edit(
+      'nodeV',
+      document.entityId,
+      { title: 'Vandalised' },
+      { title: document.stamps.title },
+      'document',
+    );
     expect((await push(volunteer, [edited])).body.results[0].error.code).toBe('forbidden');
   });
 
@@ -141,7 +158,12 @@ describe('merge and conflicts', () => {
     await push(volunteer, [created]);
     const base = { title: created.stamps.title };
     const first = edit('nodeA', created.entityId, { title: 'From A' }, base);
-    const second = edit('nodeB', created.entityId, { title: 'From B', body: 'details from B' }, { ...base, body: null });
+    const second = edit(
+      'nodeB',
+      created.entityId,
+      { title: 'From B', body: 'details from B' },
+      { ...base, body: null },
+    );
     const r1 = await push(volunteer, [first]);
     expect(r1.body.results[0]).toMatchObject({ status: 'applied', version: 2 });
     const r2 = await push(coordinator, [second]);
@@ -158,7 +180,9 @@ describe('merge and conflicts', () => {
     const found = conflicts.find((c: { id: string }) => c.id === conflictId);
     expect(found).toMatchObject({ entityType: 'update', entityId: created.entityId, field: 'title', status: 'open' });
     expect(found.values.map((v: { value: unknown }) => v.value).sort()).toEqual(['From A', 'From B']);
-    expect(found.values.map((v: { changeId: string }) => v.changeId).sort()).toEqual([first.changeId, second.changeId].sort());
+    expect(found.values.map((v: { changeId: string }) => v.changeId).sort()).toEqual(
+      [first.changeId, second.changeId].sort(),
+    );
     expect(found.values.map((v: { author: string }) => v.author).sort()).toEqual(
       [seeded.volunteer.user.id, seeded.coordinator.user.id].sort(),
     );
@@ -172,11 +196,17 @@ describe('merge and conflicts', () => {
     expect((await volunteer.post(`/api/conflicts/${conflictId}/resolve`, { value: 'x' })).status).toBe(403);
     const resolved = await coordinator.post(`/api/conflicts/${conflictId}/resolve`, { value: 'Agreed title' });
     expect(resolved.status).toBe(200);
-    expect(resolved.body.conflict).toMatchObject({ id: conflictId, status: 'resolved', resolvedBy: seeded.coordinator.user.id });
+    expect(resolved.body.conflict).toMatchObject({
+      id: conflictId,
+      status: 'resolved',
+      resolvedBy: seeded.coordinator.user.id,
+    });
     expect(resolved.body.record.fields.title).toBe('Agreed title');
     const again = await coordinator.post(`/api/conflicts/${conflictId}/resolve`, { value: 'Other' });
     expect(again.status).toBe(409);
-    expect((await coordinator.get('/api/conflicts?status=open')).body.conflicts.map((c: { id: string }) => c.id)).not.toContain(conflictId);
+    expect(
+      (await coordinator.get('/api/conflicts?status=open')).body.conflicts.map((c: { id: string }) => c.id),
+    ).not.toContain(conflictId);
   });
 
   it('when the same two changes arrive in the other order, then the record ends the same and the conflict has the same id', async () => {
@@ -200,7 +230,10 @@ describe('merge and conflicts', () => {
     await push(volunteer, [created]);
     const e1 = edit('nodeA', created.entityId, { title: 'one' }, { title: created.stamps.title });
     const e2 = edit('nodeB', created.entityId, { title: 'two' }, { title: e1.stamps.title });
-    expect((await push(volunteer, [e1, e2])).body.results.map((r: { status: string }) => r.status)).toEqual(['applied', 'applied']);
+    expect((await push(volunteer, [e1, e2])).body.results.map((r: { status: string }) => r.status)).toEqual([
+      'applied',
+      'applied',
+    ]);
   });
 
   it('when a concurrent edit with an older stamp arrives second, then it loses but is kept in a conflict', async () => {
@@ -220,7 +253,11 @@ describe('merge and conflicts', () => {
   it('when a record is deleted, then it is a tombstone that pulls carry; delete against a concurrent edit is a conflict', async () => {
     const created = createUpdate('nodeA');
     await push(volunteer, [created]);
-    const plainDelete = remove('nodeA', created.entityId, { deletedAt: null, kind: created.stamps.kind, title: created.stamps.title });
+    const plainDelete = remove('nodeA', created.entityId, {
+      deletedAt: null,
+      kind: created.stamps.kind,
+      title: created.stamps.title,
+    });
     expect((await push(volunteer, [plainDelete])).body.results[0].status).toBe('applied');
     const tomb = (await volunteer.get(`/api/records/update/${created.entityId}`)).body.record;
     expect(tomb.deletedAt).not.toBeNull();
@@ -230,7 +267,11 @@ describe('merge and conflicts', () => {
     await push(volunteer, [other]);
     const concurrentEdit = edit('nodeB', other.entityId, { title: 'edited meanwhile' }, { title: other.stamps.title });
     await push(coordinator, [concurrentEdit]);
-    const staleDelete = remove('nodeA', other.entityId, { deletedAt: null, kind: other.stamps.kind, title: other.stamps.title });
+    const staleDelete = remove('nodeA', other.entityId, {
+      deletedAt: null,
+      kind: other.stamps.kind,
+      title: other.stamps.title,
+    });
     const result = (await push(volunteer, [staleDelete])).body.results[0];
     expect(result.status).toBe('conflict');
     const conflict = (await coordinator.get(`/api/records/conflict/${result.conflictIds[0]}`)).body.record;
@@ -263,15 +304,27 @@ describe('pull', () => {
     const created = Array.from({ length: 25 }, (_, i) => createUpdate('nodeP', { kind: 'offer', title: `offer ${i}` }));
     await push(volunteer, created);
     // Edit some twice: pull still shows each entity once, in its current state.
-    const edits = created.slice(0, 5).map((c) => edit('nodeP', c.entityId, { title: `${c.fields.title} (edited)` }, { title: c.stamps.title }));
+    const edits = created
+      .slice(0, 5)
+      .map((c) => edit('nodeP', c.entityId, { title: `${c.fields.title} (edited)` }, { title: c.stamps.title }));
     await push(volunteer, edits);
     const { records } = await pullAll(volunteer, fresh, 7);
     const ids = records.map((r) => r.entityId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids).toHaveLength(25);
-    expect(records.slice(-5).map((r) => r.fields.title)).toEqual(created.slice(0, 5).map((c) => `${c.fields.title} (edited)`));
+    expect(records.slice(-5).map((r) => r.fields.title)).toEqual(
+      created.slice(0, 5).map((c) => `${c.fields.title} (edited)`),
+    );
     for (const record of records) {
-      expect(Object.keys(record).sort()).toEqual(['deletedAt', 'entityId', 'entityType', 'fields', 'stamps', 'updatedAt', 'version']);
+      expect(Object.keys(record).sort()).toEqual([
+        'deletedAt',
+        'entityId',
+        'entityType',
+        'fields',
+        'stamps',
+        'updatedAt',
+        'version',
+      ]);
     }
   });
 
@@ -315,7 +368,10 @@ describe('export and status', () => {
     const response = await fetch(`${server.url}/api/sync/export`, { headers: { cookie: seeded.admin.sessionCookie! } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/ndjson/);
-    const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
+    const lines = (await response.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const pulled = (await pullAll(seeded.admin)).records;
     expect(lines.length).toBe(pulled.length);
     expect((await volunteer.get('/api/sync/export')).status).toBe(403);

@@ -74,6 +74,10 @@ export class Member {
 
   constructor(readonly baseUrl: string) {}
 
+  get cookieHeader(): string {
+    return this.cookie;
+  }
+
   static async login(baseUrl: string, email: string, password: string): Promise<Member> {
     const member = new Member(baseUrl);
     const res = await member.request('POST', '/api/auth/login', { email, password });

@@ -1,5 +1,6 @@
 /** Retrieval on real Postgres: passages kept by the trigger, ranked, scoped, and safe to show. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catchUpIndex } from '../../backend/src/assistant/indexer';
 import { markedToHtml, searchPassages } from '../../backend/src/assistant/retrieval';
 import type { RunningServer } from '../../backend/src/server';
 import { createTestDatabase, Member, startTestServer, WATER_GUIDE, type TestDatabase } from './helpers';
@@ -16,7 +17,11 @@ let member: Member;
 let communityId: string;
 let guideId: string;
 
-const search = (question: string) => searchPassages(server.ctx.db, communityId, question);
+// Passages are indexed after the write, as the assistant does before it searches.
+const search = async (question: string) => {
+  await catchUpIndex(server.ctx.db);
+  return searchPassages(server.ctx.db, communityId, question);
+};
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -67,7 +72,11 @@ describe('retrieval', () => {
   });
 
   it('when updates are recent, then they are retrieved; when old, then not', async () => {
-    const id = await member.write('update', { kind: 'incident', title: 'Bridge closed', body: 'The footbridge is unsafe.' });
+    const id = await member.write('update', {
+      kind: 'incident',
+      title: 'Bridge closed',
+      body: 'The footbridge is unsafe.',
+    });
     const found = await search('is the footbridge open?');
     expect(found[0]).toMatchObject({ entityType: 'update', entityId: id, kind: 'incident', status: 'open' });
     await server.ctx.db.query(
@@ -77,7 +86,7 @@ describe('retrieval', () => {
     expect((await search('footbridge')).map((p) => p.entityId)).not.toContain(id);
   });
 
-  it("when another community has matching documents, then they never come back", async () => {
+  it('when another community has matching documents, then they never come back', async () => {
     const created = await fetch(`${server.url}/api/communities`, {
       method: 'POST',
       headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
@@ -125,6 +134,8 @@ describe('retrieval', () => {
 
 describe('highlight markup', () => {
   it('when the marked text holds HTML or stray markers, then only balanced <mark> tags come out', () => {
-    expect(markedToHtml('a \u0002<b>\u0003 & \u0003c\u0002"d')).toBe('a <mark>&lt;b&gt;</mark> &amp; c<mark>&quot;d</mark>');
+    expect(markedToHtml('a \u0002<b>\u0003 & \u0003c\u0002"d')).toBe(
+      'a <mark>&lt;b&gt;</mark> &amp; c<mark>&quot;d</mark>',
+    );
   });
 });

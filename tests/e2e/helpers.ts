@@ -20,6 +20,7 @@ export interface Person {
 
 /** `baseURL` comes from the backend the global setup started. */
 export const test = base.extend({
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads fixture dependencies from this destructuring
   baseURL: async ({}, use) => {
     const url = process.env.LIFELINE_BASE_URL;
     if (!url) throw new Error('LIFELINE_BASE_URL not set: run through playwright.config.ts');

@@ -34,9 +34,10 @@ test('offline: reload works, creates and edits stay pending across reloads, then
 
   await page.reload();
   await nav(page, 'Updates').click();
-  const cards = page.getByTestId('update-card');
+  // Other tests share the server: look only at this test's updates.
+  const cards = page.getByTestId('update-card').filter({ hasText: tag });
   await expect(cards).toHaveCount(3);
-  await expect(page.getByTestId('pending-badge')).toHaveCount(3);
+  await expect(cards.getByTestId('pending-badge')).toHaveCount(3);
   await expect(page.getByRole('link', { name: edited })).toBeVisible();
   await expect(page.getByRole('link', { name: titles[2]!, exact: true })).toHaveCount(0);
   await expect(page.getByTestId('pending-count')).toHaveText(/4 changes waiting to send/);
@@ -44,7 +45,7 @@ test('offline: reload works, creates and edits stay pending across reloads, then
   await context.setOffline(false);
   await syncNow(page);
   await expect(page.getByTestId('pending-count')).toHaveText('All changes sent');
-  await expect(page.getByTestId('pending-badge')).toHaveCount(0);
+  await expect(cards.getByTestId('pending-badge')).toHaveCount(0);
 
   const onServer = await serverTitles();
   expect(onServer).toEqual(expect.arrayContaining([titles[0], titles[1], edited]));

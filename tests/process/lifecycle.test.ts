@@ -56,18 +56,22 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://nope' }, /DATABASE_URL/],
     [{ UPSTREAM_URL: 'http://cloud.example' }, /HUB_API_KEY/],
     [{ LLM_TIMEOUT_MS: '-5' }, /LLM_TIMEOUT_MS/],
-  ])('when the environment has %j, then start-up fails fast naming the variable', async (env, pattern) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'backend/src/main.ts'], {
-      cwd: path.resolve(import.meta.dirname, '../..'),
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(2);
-    expect(stderr).toMatch(pattern);
-  }, 60_000);
+  ])(
+    'when the environment has %j, then start-up fails fast naming the variable',
+    async (env, pattern) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'backend/src/main.ts'], {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(2);
+      expect(stderr).toMatch(pattern);
+    },
+    60_000,
+  );
 });
 
 describe('graceful shutdown', () => {

@@ -17,7 +17,10 @@ let servers: ServerProcess[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   // Start both at once: the migration lock must make that safe.
-  servers = await Promise.all([spawnServer({ DATABASE_URL: database.url }), spawnServer({ DATABASE_URL: database.url })]);
+  servers = await Promise.all([
+    spawnServer({ DATABASE_URL: database.url }),
+    spawnServer({ DATABASE_URL: database.url }),
+  ]);
 }, 120_000);
 
 afterAll(async () => {

@@ -39,7 +39,8 @@ export function toSources(passages: Passage[]): Source[] {
   }));
 }
 
-export const NO_MODEL_LABEL = 'No model reachable — showing the most relevant passages from your community’s documents.';
+export const NO_MODEL_LABEL =
+  'No model reachable — showing the most relevant passages from your community’s documents.';
 export const NOTHING_FOUND =
   'Nothing in your community’s documents or recent updates matches this question. Try other words, or ask a coordinator to add a document about it.';
 

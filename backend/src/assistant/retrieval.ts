@@ -51,8 +51,9 @@ interface PassageRow {
  * The best passages for a question, best first. Two queries are tried at once:
  * `websearch_to_tsquery` (all words, honouring "quotes", `or` and `-minus`), and
  * the same words OR-ed, because a question in natural language rarely has every
- * one of its words in the passage that answers it. Passages matching the strict
- * query rank first. `ts_headline` (slow) runs only on the rows kept.
+ * one of its words in the passage that answers it. Every passage shares a word
+ * with the question; those matching the strict query rank first (so `-word`
+ * demotes rather than excludes). `ts_headline` (slow) runs only on the rows kept.
  */
 export async function searchPassages(
   db: Queryable,
@@ -72,7 +73,7 @@ export async function searchPassages(
               ts_rank_cd(p.search, q.loose, 1) AS rank
          FROM assistant_passages p, q
         WHERE p.community_id = $1
-          AND (p.search @@ q.strict OR p.search @@ q.loose)
+          AND p.search @@ q.loose
           AND (p.entity_type = 'document' OR p.source_updated_at > now() - make_interval(days => $4::int))
         ORDER BY exact DESC, rank DESC, p.entity_id, p.ord
         LIMIT $3::int
@@ -125,7 +126,7 @@ export function escapeHtml(text: string): string {
 export function markedToHtml(marked: string): string {
   let html = '';
   let open = false;
-  for (const part of marked.split(/([\u0002\u0003])/)) {
+  for (const part of splitMarks(marked)) {
     if (part === MARK_START) {
       if (!open) html += '<mark>';
       open = true;
@@ -140,5 +141,25 @@ export function markedToHtml(marked: string): string {
 }
 
 export function stripMarks(marked: string): string {
-  return marked.replace(/[\u0002\u0003]/g, '').replace(/\s+/g, ' ').trim();
+  return splitMarks(marked)
+    .filter((part) => part !== MARK_START && part !== MARK_END)
+    .join('')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** The text cut at every marker, markers kept as their own parts. */
+function splitMarks(marked: string): string[] {
+  const parts: string[] = [];
+  let from = 0;
+  for (let i = 0; i < marked.length; i += 1) {
+    const char = marked[i]!;
+    if (char === MARK_START || char === MARK_END) {
+      if (i > from) parts.push(marked.slice(from, i));
+      parts.push(char);
+      from = i + 1;
+    }
+  }
+  if (from < marked.length) parts.push(marked.slice(from));
+  return parts;
 }

@@ -110,12 +110,20 @@ export class ProviderRouter {
     const buffered: string[] = [];
     try {
       for (;;) {
-        const elapsed = this.now() - started;
-        const budget =
-          received === 0
-            ? Math.min(this.options.firstTokenTimeoutMs, this.options.maxAnswerMs)
-            : Math.min(this.options.idleTimeoutMs, this.options.maxAnswerMs - elapsed);
-        const next = await nextWithin(tokens, budget, controller, received === 0 ? 'timeout' : 'stalled');
+        const left = this.options.maxAnswerMs - (this.now() - started);
+        const wait = received === 0 ? this.options.firstTokenTimeoutMs : this.options.idleTimeoutMs;
+        const next = await nextWithin(
+          tokens,
+          controller,
+          left < wait
+            ? {
+                ms: left,
+                error: new ProviderError('timeout', `the answer took longer than ${this.options.maxAnswerMs} ms`),
+              }
+            : received === 0
+              ? { ms: wait, error: new ProviderError('timeout', `no first token within ${wait} ms`) }
+              : { ms: wait, error: new ProviderError('stalled', `the stream stalled for ${wait} ms mid-answer`) },
+        );
         if (next.done) break;
         if (received === 0) {
           const latency = Math.round(this.now() - started);
@@ -234,23 +242,17 @@ export class ProviderRouter {
  */
 async function nextWithin<T>(
   iterator: AsyncIterator<T>,
-  ms: number,
   controller: AbortController,
-  code: 'timeout' | 'stalled',
+  deadline: { ms: number; error: ProviderError },
 ): Promise<IteratorResult<T>> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => {
-        reject(
-          new ProviderError(
-            code,
-            code === 'timeout' ? `no first token within ${ms} ms` : `the stream stalled for ${ms} ms mid-answer`,
-          ),
-        );
+        reject(deadline.error);
         controller.abort();
       },
-      Math.max(0, ms),
+      Math.max(0, deadline.ms),
     );
   });
   const next = iterator.next();

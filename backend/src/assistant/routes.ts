@@ -127,7 +127,11 @@ async function writeEventStream(res: Response, events: AsyncIterable<AnswerEvent
     if (!res.headersSent) throw error;
     // Only after the stream began; the contract's error, as an event.
     (res.req as Request).log?.error({ err: error }, 'assistant stream failed');
-    await write({ type: 'error', code: 'internal_error', message: 'the answer failed on the server; please ask again' });
+    await write({
+      type: 'error',
+      code: 'internal_error',
+      message: 'the answer failed on the server; please ask again',
+    });
   }
   res.end();
 }

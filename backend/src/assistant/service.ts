@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Database } from '../db/database';
 import type { Metrics } from '../metrics';
+import { catchUpIndex } from './indexer';
 import { assistantMetrics, type AssistantMetrics } from './metrics';
 import { buildMessages, extractiveAnswer, toSources } from './prompt';
 import { groqProvider, ollamaProvider, type ModelProvider } from './providers';
@@ -86,6 +87,7 @@ export class Assistant {
   async *ask(input: Question): AsyncGenerator<AnswerEvent, void, undefined> {
     const startedAt = performance.now();
     const stopRetrieval = this.metrics.retrievalSeconds.startTimer();
+    await catchUpIndex(this.ctx.db);
     const passages = await searchPassages(this.ctx.db, input.communityId, input.question, this.options.passageLimit);
     stopRetrieval();
     const sources = toSources(passages);

@@ -23,3 +23,19 @@ export async function countUsers(db: Queryable): Promise<number> {
 export async function lockSetup(tx: Queryable): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifeline:setup', 0))`);
 }
+
+/** A hub learns its community from the cloud and keeps the same id. */
+export async function ensureCommunity(tx: Queryable, id: string, name: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO communities (id, name) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`,
+    [id, name],
+  );
+}
+
+export async function findCommunity(db: Queryable, id: string): Promise<Community | null> {
+  const { rows } = await db.query<Community>(
+    `SELECT id::text, name, created_at AS "createdAt" FROM communities WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}

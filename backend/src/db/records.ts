@@ -147,7 +147,11 @@ export async function pullAfter(
 }
 
 /** Every record of a community, in batches, for the NDJSON export (never all in memory). */
-export async function* exportRecords(db: Queryable, communityId: string, batchSize = 1000): AsyncGenerator<StoredRecord> {
+export async function* exportRecords(
+  db: Queryable,
+  communityId: string,
+  batchSize = 1000,
+): AsyncGenerator<StoredRecord> {
   let afterType = '';
   let afterId = '00000000-0000-0000-0000-000000000000';
   for (;;) {

@@ -81,3 +81,28 @@ export async function countActiveAdmins(tx: Queryable, communityId: string): Pro
   );
   return rows[0]?.count ?? 0;
 }
+
+/**
+ * On a hub: the account as the cloud's `user` record describes it, so members
+ * can sign in here during an outage with their usual password.
+ */
+export async function upsertUserFromCloud(
+  tx: Queryable,
+  user: {
+    id: string;
+    communityId: string;
+    email: string;
+    displayName: string;
+    role: Role;
+    disabled: boolean;
+    passwordHash: string;
+  },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO users (id, community_id, email, display_name, role, disabled, password_hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, display_name = EXCLUDED.display_name, role = EXCLUDED.role,
+       disabled = EXCLUDED.disabled, password_hash = EXCLUDED.password_hash, updated_at = now()`,
+    [user.id, user.communityId, user.email, user.displayName, user.role, user.disabled, user.passwordHash],
+  );
+}

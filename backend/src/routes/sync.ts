@@ -5,7 +5,7 @@ import { requireHubOrAdmin, requirePrincipal } from '../http/authenticate';
 import { parse } from '../http/validate';
 import { exportLines, pull, push, status } from '../services/sync';
 
-export function syncRoutes(ctx: ServerContext, extraStatus: () => Record<string, unknown> = () => ({})): Router {
+export function syncRoutes(ctx: ServerContext): Router {
   const router = Router();
 
   router.post('/push', async (req, res) => {
@@ -22,7 +22,7 @@ export function syncRoutes(ctx: ServerContext, extraStatus: () => Record<string,
 
   router.get('/status', async (req, res) => {
     const principal = requirePrincipal(req);
-    res.json({ ...(await status(ctx, principal)), ...extraStatus() });
+    res.json(await status(ctx, principal));
   });
 
   router.get('/export', async (req, res) => {

@@ -14,6 +14,7 @@ import {
 } from '@lifeline/core';
 import { findExistingChangeIds, recordChanges, type AcceptedChange } from '../db/changes';
 import type { Queryable } from '../db/database';
+import { enqueueForUpstream } from '../db/upstream';
 import { keyOf, loadRecords, lockEntities, saveRecords, type EntityKey } from '../db/records';
 import type { ServerContext } from '../context';
 
@@ -106,6 +107,13 @@ export async function applyChanges(
 
   await saveRecords(tx, communityId, [...[...touched].map((key) => records.get(key)!), ...conflictRecords]);
   await recordChanges(tx, communityId, accepted);
+  if (ctx.config.mode === 'hub') {
+    await enqueueForUpstream(
+      tx,
+      communityId,
+      accepted.map(({ change }) => change.changeId),
+    );
+  }
   return { results, conflictsCreated: conflictRecords.length, records };
 }
 

@@ -9,6 +9,7 @@ import {
   type SyncRecord,
 } from '@lifeline/core';
 import type { ServerContext } from '../context';
+import { findCommunity } from '../db/communities';
 import { countOpenConflicts, exportRecords, hasHeldBackRecords, pullAfter, type StoredRecord } from '../db/records';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { badRequest, conflict } from '../errors';
@@ -47,6 +48,9 @@ export async function push(
       }),
     );
     for (const { index, result } of outcome.results) results[index] = result;
+    if (outcome.results.some(({ result }) => result.status !== 'rejected' && result.status !== 'duplicate')) {
+      ctx.upstream?.kick();
+    }
     if (outcome.conflictsCreated > 0) ctx.metrics.conflicts.inc({ event: 'detected' }, outcome.conflictsCreated);
   }
   for (const result of results) {
@@ -94,10 +98,15 @@ export async function pull(
 }
 
 export async function status(ctx: ServerContext, principal: Principal) {
+  const community = await findCommunity(ctx.db, principal.communityId);
   return {
     serverId: ctx.serverId,
     mode: ctx.config.mode,
     pendingConflicts: await countOpenConflicts(ctx.db, principal.communityId),
+    // Extension: a hub learns its community (id and name) from here.
+    communityId: principal.communityId,
+    communityName: community?.name ?? null,
+    ...(ctx.upstream ? { upstream: await ctx.upstream.status() } : {}),
   };
 }
 

@@ -41,6 +41,8 @@ export interface FakeServer {
   requests: ChatRequestBody[];
   /** How many chat requests arrived (including ones never answered). */
   chatCalls: number;
+  /** How many chat responses the client closed before they ended. */
+  aborted: number;
   set(behaviour: Partial<FakeBehaviour>): void;
   close(): Promise<void>;
 }
@@ -69,6 +71,7 @@ async function startFake(dialect: Dialect, initial: Partial<FakeBehaviour>): Pro
     behaviour: { ...DEFAULT_BEHAVIOUR, ...initial },
     requests: [] as ChatRequestBody[],
     chatCalls: 0,
+    aborted: 0,
   };
 
   const server = http.createServer((req, res) => {
@@ -87,6 +90,9 @@ async function startFake(dialect: Dialect, initial: Partial<FakeBehaviour>): Pro
   });
 
   async function respond(res: http.ServerResponse, behaviour: FakeBehaviour): Promise<void> {
+    res.on('close', () => {
+      if (!res.writableFinished) fake.aborted += 1;
+    });
     if (behaviour.mode === 'hang') return;
     if (behaviour.mode === 'error') {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -124,6 +130,9 @@ async function startFake(dialect: Dialect, initial: Partial<FakeBehaviour>): Pro
     },
     get chatCalls() {
       return fake.chatCalls;
+    },
+    get aborted() {
+      return fake.aborted;
     },
     set(behaviour) {
       fake.behaviour = { ...fake.behaviour, ...behaviour };

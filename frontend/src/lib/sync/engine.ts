@@ -94,7 +94,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
 }
 
 async function syncLocked(options: SyncOptions): Promise<SyncReport> {
-  const { db, api } = options;
+  const { db } = options;
   const startedAt = new Date().toISOString();
   const report: SyncReport = {
     ok: false,

@@ -6,10 +6,11 @@
 const local = new Map<string, Promise<void>>();
 
 export async function withSyncLock<T>(name: string, run: () => Promise<T>): Promise<T | null> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  // Typed loosely: this runs in pages, the service worker and Node tests.
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
   if (locks) {
     // ifAvailable: when another tab is already syncing, this one simply skips.
-    return locks.request(name, { ifAvailable: true }, async (lock) => (lock ? run() : null));
+    return locks.request(name, { ifAvailable: true }, async (lock: Lock | null) => (lock ? run() : null));
   }
   if (local.has(name)) return null;
   let release!: () => void;

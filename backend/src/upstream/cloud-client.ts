@@ -1,0 +1,87 @@
+/** The hub's HTTP client for the cloud: a device with an API key, with timeouts. */
+import type { Change, ChangeResult } from '@lifeline/core';
+import type { RemoteRecord } from '../services/merge-remote';
+
+/** Why a round with the cloud failed: unreachable (retry), or refused (needs a person). */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+
+  constructor(
+    message: string,
+    readonly kind: 'unreachable' | 'refused' | 'cursor_mismatch' | 'protocol',
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface CloudStatus {
+  serverId: string;
+  communityId?: string;
+  communityName?: string;
+}
+
+export class CloudClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly apiKey: string,
+    private readonly timeoutMs = 15_000,
+  ) {}
+
+  status(): Promise<CloudStatus> {
+    return this.call<CloudStatus>('GET', '/api/sync/status');
+  }
+
+  push(clientId: string, changes: Change[]): Promise<{ results: ChangeResult[] }> {
+    return this.call('POST', '/api/sync/push', { clientId, changes });
+  }
+
+  pull(
+    clientId: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<{ records: RemoteRecord[]; cursor: string; hasMore: boolean }> {
+    return this.call('POST', '/api/sync/pull', { clientId, cursor, limit });
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(this.baseUrl + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new UpstreamError(`cloud unreachable (${reason})`, 'unreachable');
+    }
+    const text = await response.text().catch(() => '');
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new UpstreamError(
+        `cloud answered ${response.status} with non-JSON`,
+        response.status >= 500 ? 'unreachable' : 'protocol',
+        response.status,
+      );
+    }
+    if (response.ok) return parsed as T;
+    const code = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const message = `cloud answered ${response.status} ${code?.code ?? ''}: ${code?.message ?? ''}`.trim();
+    if (response.status === 409 && code?.code === 'cursor_mismatch')
+      throw new UpstreamError(message, 'cursor_mismatch', 409);
+    if (response.status >= 500 || response.status === 429)
+      throw new UpstreamError(message, 'unreachable', response.status);
+    throw new UpstreamError(
+      message,
+      response.status === 401 || response.status === 403 ? 'refused' : 'protocol',
+      response.status,
+    );
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Hub mode: keep this hub and the cloud in step. Each round pushes the
+ * changes accepted here (oldest first, 500 at a time), then pulls the cloud's
+ * records until caught up. While the cloud is unreachable the hub keeps
+ * serving its members and retries with exponential backoff and jitter; local
+ * writes ask for a round soon after they land.
+ */
+import type { ServerContext } from '../context';
+import { ensureCommunity, findCommunity } from '../db/communities';
+import { readMeta, writeMeta } from '../db/server-meta';
+import { countUpstream, markDelivered, markRejected, pendingUpstream } from '../db/upstream';
+import { backoffDelay } from '../domain/backoff';
+import { mergeRemoteRecords } from '../services/merge-remote';
+import { CloudClient, UpstreamError } from './cloud-client';
+
+const PUSH_BATCH = 500;
+const PULL_PAGE = 1000;
+const KICK_DELAY_MS = 500;
+const CURSOR_KEY = 'upstream_cursor';
+const COMMUNITY_KEY = 'upstream_community_id';
+
+export type UpstreamState = 'starting' | 'online' | 'offline' | 'error';
+
+export interface UpstreamStatus {
+  state: UpstreamState;
+  lastSyncAt: string | null;
+  pendingUp: number;
+  rejectedUp: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+}
+
+export class UpstreamWorker {
+  private state: UpstreamState = 'starting';
+  private lastSyncAt: string | null = null;
+  private lastError: string | null = null;
+  private nextAttemptAt: string | null = null;
+  private counts = { pending: 0, rejected: 0 };
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private stopped = false;
+  private readonly cloud: CloudClient;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    upstream: { url: string; apiKey: string; intervalMs: number },
+    private readonly intervalMs = upstream.intervalMs,
+  ) {
+    this.cloud = new CloudClient(upstream.url, upstream.apiKey);
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Local changes landed: sync soon rather than at the next period (unless backing off). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    if (this.failures === 0) this.schedule(KICK_DELAY_MS);
+  }
+
+  async status(): Promise<UpstreamStatus> {
+    this.counts = await countUpstream(this.ctx.db).catch(() => this.counts);
+    return {
+      state: this.state,
+      lastSyncAt: this.lastSyncAt,
+      pendingUp: this.counts.pending,
+      rejectedUp: this.counts.rejected,
+      lastError: this.lastError,
+      nextAttemptAt: this.nextAttemptAt,
+    };
+  }
+
+  /** One full round now (tests and the first start use it); resolves when done. */
+  async syncNow(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.round();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
+    this.timer = setTimeout(() => void this.round(), delayMs);
+    this.timer.unref();
+  }
+
+  private round(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      try {
+        do {
+          this.rerun = false;
+          await this.syncOnce();
+        } while (this.rerun && !this.stopped);
+        this.failures = 0;
+        this.state = 'online';
+        this.lastError = null;
+        this.lastSyncAt = new Date().toISOString();
+        this.schedule(this.intervalMs);
+      } catch (error) {
+        this.failures += 1;
+        const upstream = error instanceof UpstreamError ? error : undefined;
+        this.state = upstream?.kind === 'unreachable' ? 'offline' : 'error';
+        this.lastError = (error as Error).message;
+        this.ctx.log.warn({ err: this.lastError, failures: this.failures }, 'upstream sync failed');
+        this.schedule(
+          backoffDelay(this.failures, { baseMs: 1000, capMs: Math.max(this.intervalMs, 60_000), floorMs: 250 }),
+        );
+      } finally {
+        this.counts = await countUpstream(this.ctx.db).catch(() => this.counts);
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const communityId = await this.community();
+    await this.pushAll(communityId);
+    await this.pullAll(communityId);
+  }
+
+  /** The hub belongs to the community of its API key; it learns it once, from the cloud. */
+  private async community(): Promise<string> {
+    const known = await readMeta(this.ctx.db, COMMUNITY_KEY);
+    if (known && (await findCommunity(this.ctx.db, known))) return known;
+    const status = await this.cloud.status();
+    if (!status.communityId) throw new UpstreamError('cloud did not say which community this hub serves', 'protocol');
+    const communityId = status.communityId;
+    await this.ctx.db.transaction(async (tx) => {
+      await ensureCommunity(tx, communityId, status.communityName ?? 'Community');
+      await writeMeta(tx, COMMUNITY_KEY, communityId);
+    });
+    return communityId;
+  }
+
+  private async pushAll(communityId: string): Promise<void> {
+    for (;;) {
+      const batch = await pendingUpstream(this.ctx.db, communityId, PUSH_BATCH);
+      if (batch.length === 0) return;
+      const origin = this.ctx.serverId;
+      const { results } = await this.cloud.push(
+        `hub:${this.ctx.serverId}`,
+        batch.map(({ change }) => ({ ...change, origin: change.origin ?? origin })),
+      );
+      const delivered: number[] = [];
+      for (const [index, queued] of batch.entries()) {
+        const result = results[index];
+        if (result?.status === 'rejected') {
+          await markRejected(
+            this.ctx.db,
+            queued.seq,
+            result.error ?? { code: 'rejected', message: 'rejected by the cloud' },
+          );
+        } else {
+          delivered.push(queued.seq);
+        }
+      }
+      await markDelivered(this.ctx.db, delivered);
+      if (batch.length < PUSH_BATCH) return;
+    }
+  }
+
+  private async pullAll(communityId: string): Promise<void> {
+    for (let pages = 0; pages < 10_000 && !this.stopped; pages += 1) {
+      const cursor = await readMeta(this.ctx.db, CURSOR_KEY);
+      let page;
+      try {
+        page = await this.cloud.pull(`hub:${this.ctx.serverId}`, cursor, PULL_PAGE);
+      } catch (error) {
+        if (error instanceof UpstreamError && error.kind === 'cursor_mismatch') {
+          // The cloud is not the one we pulled from before (restored, replaced): start over; merge is idempotent.
+          await writeMeta(this.ctx.db, CURSOR_KEY, null);
+          continue;
+        }
+        throw error;
+      }
+      await this.ctx.db.transaction(async (tx) => {
+        await mergeRemoteRecords(this.ctx, tx, communityId, page.records);
+        await writeMeta(tx, CURSOR_KEY, page.cursor);
+      });
+      if (!page.hasMore) return;
+    }
+  }
+}
