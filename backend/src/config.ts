@@ -38,6 +38,7 @@ const envSchema = z
     UPSTREAM_URL: httpUrl('UPSTREAM_URL'),
     HUB_API_KEY: optionalString,
     UPSTREAM_INTERVAL_MS: positiveInt(30_000),
+    UPSTREAM_BACKOFF_MAX_MS: positiveInt(60_000),
     OPERATOR_TOKEN: optionalString,
     GROQ_API_KEY: optionalString,
     GROQ_BASE_URL: httpUrl('GROQ_BASE_URL'),
@@ -67,7 +68,7 @@ export interface Config {
   mode: Mode;
   databaseUrl: string | undefined;
   dataDir: string;
-  upstream: { url: string; apiKey: string; intervalMs: number } | undefined;
+  upstream: { url: string; apiKey: string; intervalMs: number; backoffMaxMs: number } | undefined;
   operatorToken: string | undefined;
   groq: { apiKey: string; baseUrl: string | undefined; model: string } | undefined;
   ollama: { url: string; model: string } | undefined;
@@ -96,7 +97,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const repoRoot = path.resolve(import.meta.dirname, '../..');
   const upstream =
     e.UPSTREAM_URL && e.HUB_API_KEY
-      ? { url: e.UPSTREAM_URL.replace(/\/+$/, ''), apiKey: e.HUB_API_KEY, intervalMs: e.UPSTREAM_INTERVAL_MS }
+      ? {
+          url: e.UPSTREAM_URL.replace(/\/+$/, ''),
+          apiKey: e.HUB_API_KEY,
+          intervalMs: e.UPSTREAM_INTERVAL_MS,
+          backoffMaxMs: e.UPSTREAM_BACKOFF_MAX_MS,
+        }
       : undefined;
   return {
     port: e.PORT,

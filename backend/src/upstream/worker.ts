@@ -45,8 +45,7 @@ export class UpstreamWorker {
 
   constructor(
     private readonly ctx: ServerContext,
-    upstream: { url: string; apiKey: string; intervalMs: number },
-    private readonly intervalMs = upstream.intervalMs,
+    private readonly upstream: { url: string; apiKey: string; intervalMs: number; backoffMaxMs: number },
   ) {
     this.cloud = new CloudClient(upstream.url, upstream.apiKey);
   }
@@ -109,16 +108,14 @@ export class UpstreamWorker {
         this.state = 'online';
         this.lastError = null;
         this.lastSyncAt = new Date().toISOString();
-        this.schedule(this.intervalMs);
+        this.schedule(this.upstream.intervalMs);
       } catch (error) {
         this.failures += 1;
-        const upstream = error instanceof UpstreamError ? error : undefined;
-        this.state = upstream?.kind === 'unreachable' ? 'offline' : 'error';
+        const failure = error instanceof UpstreamError ? error : undefined;
+        this.state = failure?.kind === 'unreachable' ? 'offline' : 'error';
         this.lastError = (error as Error).message;
         this.ctx.log.warn({ err: this.lastError, failures: this.failures }, 'upstream sync failed');
-        this.schedule(
-          backoffDelay(this.failures, { baseMs: 1000, capMs: Math.max(this.intervalMs, 60_000), floorMs: 250 }),
-        );
+        this.schedule(backoffDelay(this.failures, { baseMs: 500, capMs: this.upstream.backoffMaxMs, floorMs: 250 }));
       } finally {
         this.counts = await countUpstream(this.ctx.db).catch(() => this.counts);
         this.running = undefined;
