@@ -5,7 +5,9 @@
  * of 500 over HTTP, pull into a fresh client in pages of 1,000, push 1% edits,
  * delta pull. Prints changes/s and bytes on the wire per change (JSON bodies,
  * requests + responses; headers excluded), then a raw-Postgres baseline for
- * the same rows so the sync overhead shows as a ratio. Prints, never asserts.
+ * the same rows so the sync overhead shows as a ratio. A last phase pushes
+ * another batch set from several clients at once (a cloud serves many hubs
+ * and browsers), timed by the wall clock. Prints, never asserts.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -16,6 +18,7 @@ import { spawnServer } from '../tests/helpers/process';
 const SIZES = (process.env.BENCH_SIZES ?? '10000,50000').split(',').map(Number);
 const PUSH_BATCH = 500;
 const PULL_PAGE = 1000;
+const CONCURRENT_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 
 interface Phase {
   name: string;
@@ -49,21 +52,42 @@ function updateFields(i: number) {
   };
 }
 
-async function pushAll(client: ApiClient, changes: unknown[]): Promise<Phase & { results: any[] }> {
+/** Push in batches of 500; with `clients` > 1, that many clients push at once (wall time is measured). */
+async function pushAll(client: ApiClient, changes: unknown[], clients = 1): Promise<Phase & { results: any[] }> {
   const phase = { name: '', items: changes.length, ms: 0, bytes: 0, results: [] as any[] };
-  for (let i = 0; i < changes.length; i += PUSH_BATCH) {
-    const reply = await timed(client, '/api/sync/push', { clientId: 'bench', changes: changes.slice(i, i + PUSH_BATCH) });
-    phase.ms += reply.ms;
-    phase.bytes += reply.bytes;
-    phase.results.push(...reply.body.results);
-  }
+  const batches: unknown[][] = [];
+  for (let i = 0; i < changes.length; i += PUSH_BATCH) batches.push(changes.slice(i, i + PUSH_BATCH));
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, worker) => {
+      for (let batch = next++; batch < batches.length; batch = next++) {
+        const reply = await timed(client, '/api/sync/push', { clientId: `bench-${worker}`, changes: batches[batch] });
+        phase.bytes += reply.bytes;
+        phase.results.push(...reply.body.results);
+        if (clients === 1) phase.ms += reply.ms;
+      }
+    }),
+  );
+  if (clients > 1) phase.ms = performance.now() - started;
   return phase;
 }
 
 async function pullAll(client: ApiClient, cursor: string | null) {
-  const phase: Phase & { cursor: string | null; records: any[] } = { name: '', items: 0, ms: 0, bytes: 0, cursor, records: [] };
+  const phase: Phase & { cursor: string | null; records: any[] } = {
+    name: '',
+    items: 0,
+    ms: 0,
+    bytes: 0,
+    cursor,
+    records: [],
+  };
   for (;;) {
-    const reply = await timed(client, '/api/sync/pull', { clientId: 'bench-puller', cursor: phase.cursor, limit: PULL_PAGE });
+    const reply = await timed(client, '/api/sync/pull', {
+      clientId: 'bench-puller',
+      cursor: phase.cursor,
+      limit: PULL_PAGE,
+    });
     phase.ms += reply.ms;
     phase.bytes += reply.bytes;
     phase.items += reply.body.records.length;
@@ -85,7 +109,9 @@ function report(phase: Phase) {
 async function rawBaseline(url: string, size: number) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query(`CREATE TABLE bench_raw (id uuid PRIMARY KEY, fields jsonb NOT NULL, stamps jsonb NOT NULL, version int NOT NULL)`);
+  await client.query(
+    `CREATE TABLE bench_raw (id uuid PRIMARY KEY, fields jsonb NOT NULL, stamps jsonb NOT NULL, version int NOT NULL)`,
+  );
   const rows = Array.from({ length: size }, (_, i) => ({
     id: randomUUID(),
     fields: updateFields(i),
@@ -106,7 +132,10 @@ async function rawBaseline(url: string, size: number) {
   let last = '00000000-0000-0000-0000-000000000000';
   let read = 0;
   for (;;) {
-    const page = await client.query(`SELECT id::text, fields, stamps, version FROM bench_raw WHERE id > $1 ORDER BY id LIMIT ${PULL_PAGE}`, [last]);
+    const page = await client.query(
+      `SELECT id::text, fields, stamps, version FROM bench_raw WHERE id > $1 ORDER BY id LIMIT ${PULL_PAGE}`,
+      [last],
+    );
     read += page.rows.length;
     if (page.rows.length < PULL_PAGE) break;
     last = page.rows[page.rows.length - 1].id;
@@ -140,7 +169,16 @@ async function main() {
       const pullRate = report(full);
 
       const editCount = Math.max(1, Math.round(size * 0.01));
-      const edits = creates.slice(0, editCount).map((c, i) => edit('bench2', c.entityId, { status: 'in_progress', title: `Edited ${i}` }, { status: c.stamps.status, title: c.stamps.title }));
+      const edits = creates
+        .slice(0, editCount)
+        .map((c, i) =>
+          edit(
+            'bench2',
+            c.entityId,
+            { status: 'in_progress', title: `Edited ${i}` },
+            { status: c.stamps.status, title: c.stamps.title },
+          ),
+        );
       const edited = await pushAll(writer, edits);
       edited.name = 'push (1% edits)';
       report(edited);
@@ -148,10 +186,18 @@ async function main() {
       delta.name = 'delta pull';
       report(delta);
 
+      const more = Array.from({ length: size }, (_, i) => createUpdate('bench3', updateFields(i)));
+      const concurrent = await pushAll(writer, more, CONCURRENT_CLIENTS);
+      concurrent.name = `push (${CONCURRENT_CLIENTS} clients at once)`;
+      const concurrentRate = report(concurrent);
+
       const raw = await rawBaseline(database.url, size);
-      console.log(`  raw Postgres INSERT…ON CONFLICT ${raw.insertPerSecond.toFixed(0)} rows/s, SELECT pages ${raw.readPerSecond.toFixed(0)} rows/s`);
       console.log(
-        `  sync/raw ratio: push ${(pushRate / raw.insertPerSecond).toFixed(2)}, pull ${(pullRate / raw.readPerSecond).toFixed(2)}` +
+        `  raw Postgres INSERT…ON CONFLICT ${raw.insertPerSecond.toFixed(0)} rows/s, SELECT pages ${raw.readPerSecond.toFixed(0)} rows/s`,
+      );
+      console.log(
+        `  sync/raw ratio: push ${(pushRate / raw.insertPerSecond).toFixed(2)} (${CONCURRENT_CLIENTS} clients ` +
+          `${(concurrentRate / raw.insertPerSecond).toFixed(2)}), pull ${(pullRate / raw.readPerSecond).toFixed(2)}` +
           `   (targets: push ≥ 20,000/s, pull ≥ 30,000/s)`,
       );
     } finally {

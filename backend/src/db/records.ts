@@ -1,6 +1,7 @@
 /** Storage of synced records: current state per entity, in pull order. */
 import type { EntityType, FieldMeta, RecordState } from '@lifeline/core';
 import type { Queryable } from './database';
+import { packMeta, unpackMeta } from './field-meta-codec';
 
 export interface EntityKey {
   entityType: string;
@@ -21,7 +22,7 @@ interface RecordRow {
   entity_id: string;
   fields: Record<string, unknown>;
   stamps: Record<string, string>;
-  meta: Record<string, FieldMeta>;
+  meta: unknown;
   deleted_at: string | null;
   version: number;
   updated_at: string;
@@ -35,7 +36,7 @@ function toRecord(row: RecordRow): StoredRecord {
     entityId: row.entity_id,
     fields: row.fields,
     stamps: row.stamps,
-    meta: row.meta,
+    meta: unpackMeta(row.meta),
     deletedAt: row.deleted_at,
     version: row.version,
     updatedAt: row.updated_at,
@@ -101,7 +102,7 @@ export async function saveRecords(tx: Queryable, communityId: string, records: R
     entity_id: record.entityId,
     fields: record.fields,
     stamps: record.stamps,
-    meta: record.meta,
+    meta: packMeta(record.meta),
     deleted_at: record.deletedAt,
     version: record.version,
   }));
@@ -133,15 +134,18 @@ export async function pullAfter(
   communityId: string,
   after: PullPosition,
   limit: number,
+  options: { withMeta: boolean },
 ): Promise<PulledRow[]> {
+  // Per-field authorship goes only to hubs; members' pulls skip reading and decoding it.
   const { rows } = await db.query<RecordRow & { tx_id: string; seq: number }>(
-    `SELECT ${COLUMNS}, tx_id::text AS tx_id, seq FROM records
+    `SELECT ${COLUMNS.replace(' meta,', ` CASE WHEN $5::boolean THEN meta END AS meta,`)}, tx_id::text AS tx_id, seq
+       FROM records
       WHERE community_id = $1
         AND (tx_id, seq) > ($2::xid8, $3::bigint)
         AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY tx_id, seq
       LIMIT $4`,
-    [communityId, after.txId, after.seq, limit],
+    [communityId, after.txId, after.seq, limit, options.withMeta],
   );
   return rows.map((row) => ({ record: toRecord(row), position: { txId: row.tx_id, seq: row.seq } }));
 }

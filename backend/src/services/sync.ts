@@ -74,7 +74,9 @@ export async function pull(
     }
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }
-  let rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1);
+  let rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1, {
+    withMeta: principal.kind === 'hub',
+  });
   let heldBack = false;
   // Committed records can sit behind an older transaction still in flight for a
   // moment; wait briefly for it rather than telling the client it is caught up.
@@ -83,7 +85,9 @@ export async function pull(
     heldBack = await hasHeldBackRecords(ctx.db, principal.communityId, after);
     if (!heldBack || waited >= HELD_BACK_WAIT_MS) break;
     await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
-    rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1);
+    rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1, {
+      withMeta: principal.kind === 'hub',
+    });
   }
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

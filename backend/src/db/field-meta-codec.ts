@@ -1,0 +1,52 @@
+/**
+ * Storage encoding of per-field authorship. In memory every field carries its
+ * writer (change id, author, origin, client time); stored that way a record
+ * of ten fields written by one change repeats the same writer ten times, and
+ * the push path pays for every byte as jsonb. Stored, each writer appears
+ * once and fields point at it.
+ */
+import type { FieldMeta } from '@lifeline/core';
+
+type Writer = [changeId: string | null, author: string | null, origin: string | null, clientTime: string | null];
+type PackedField = [writer: number, base: string | null, isDefault?: 0 | 1, seen?: Record<string, string | null>];
+
+export interface PackedMeta {
+  w: Writer[];
+  f: Record<string, PackedField>;
+}
+
+export function packMeta(meta: Record<string, FieldMeta>): PackedMeta {
+  const writers: Writer[] = [];
+  const index = new Map<string, number>();
+  const fields: Record<string, PackedField> = {};
+  for (const [field, m] of Object.entries(meta)) {
+    const key = `${m.changeId}|${m.author}|${m.origin}|${m.clientTime}`;
+    let position = index.get(key);
+    if (position === undefined) {
+      position = writers.push([m.changeId, m.author, m.origin, m.clientTime]) - 1;
+      index.set(key, position);
+    }
+    const packed: PackedField = [position, m.base];
+    if (m.isDefault || m.seen) packed.push(m.isDefault ? 1 : 0);
+    if (m.seen) packed.push(m.seen);
+    fields[field] = packed;
+  }
+  return { w: writers, f: fields };
+}
+
+export function unpackMeta(stored: unknown): Record<string, FieldMeta> {
+  const packed = stored as Partial<PackedMeta> | null;
+  if (!packed || !Array.isArray(packed.w) || typeof packed.f !== 'object' || packed.f === null) {
+    // Rows written before packing (or empty): already one object per field.
+    return (stored as Record<string, FieldMeta> | null) ?? {};
+  }
+  const meta: Record<string, FieldMeta> = {};
+  for (const [field, [position, base, isDefault, seen]] of Object.entries(packed.f)) {
+    const [changeId, author, origin, clientTime] = packed.w[position] ?? [null, null, null, null];
+    const m: FieldMeta = { changeId, author, origin, clientTime, base };
+    if (isDefault === 1) m.isDefault = true;
+    if (seen) m.seen = seen;
+    meta[field] = m;
+  }
+  return meta;
+}
