@@ -20,6 +20,9 @@ const PUSH_BATCH = 500;
 const PULL_PAGE = 1000;
 const CONCURRENT_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 
+/** A pushed change's result or a pulled record: only counted and checked loosely here. */
+type Loose = Record<string, unknown>;
+
 interface Phase {
   name: string;
   items: number;
@@ -53,8 +56,8 @@ function updateFields(i: number) {
 }
 
 /** Push in batches of 500; with `clients` > 1, that many clients push at once (wall time is measured). */
-async function pushAll(client: ApiClient, changes: unknown[], clients = 1): Promise<Phase & { results: any[] }> {
-  const phase = { name: '', items: changes.length, ms: 0, bytes: 0, results: [] as any[] };
+async function pushAll(client: ApiClient, changes: unknown[], clients = 1): Promise<Phase & { results: Loose[] }> {
+  const phase = { name: '', items: changes.length, ms: 0, bytes: 0, results: [] as Loose[] };
   const batches: unknown[][] = [];
   for (let i = 0; i < changes.length; i += PUSH_BATCH) batches.push(changes.slice(i, i + PUSH_BATCH));
   const started = performance.now();
@@ -74,7 +77,7 @@ async function pushAll(client: ApiClient, changes: unknown[], clients = 1): Prom
 }
 
 async function pullAll(client: ApiClient, cursor: string | null) {
-  const phase: Phase & { cursor: string | null; records: any[] } = {
+  const phase: Phase & { cursor: string | null; records: Loose[] } = {
     name: '',
     items: 0,
     ms: 0,

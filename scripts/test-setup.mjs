@@ -17,7 +17,9 @@ function run(command, args) {
 function ensureChromium() {
   if (existsSync(CHROMIUM)) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's "chromium" package (sudo apt-get install chromium)`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install Debian's "chromium" package (sudo apt-get install chromium)`,
+    );
   }
   console.log('test-setup: installing Debian chromium…');
   run('apt-get', ['update', '-qq']);

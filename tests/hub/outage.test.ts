@@ -37,7 +37,7 @@ async function snapshot(client: ApiClient) {
   const records = new Map<string, { fields: unknown; stamps: unknown; deletedAt: unknown }>();
   let cursor: string | null = null;
   for (;;) {
-    const reply: { body: any } = await client.post("/api/sync/pull", { clientId: "snapshot", cursor });
+    const reply: { body: any } = await client.post('/api/sync/pull', { clientId: 'snapshot', cursor });
     for (const r of reply.body.records) {
       if (r.entityType === 'user') continue;
       records.set(`${r.entityType}/${r.entityId}`, { fields: r.fields, stamps: r.stamps, deletedAt: r.deletedAt });

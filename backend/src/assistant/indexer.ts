@@ -17,10 +17,12 @@ const HELD_BACK_POLL_MS = 20;
 
 export async function catchUpIndex(db: Database): Promise<number> {
   let indexed = 0;
-  for (let waited = 0; ; ) {
+  for (let waited = 0; ;) {
     const step = await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifeline:assistant-index', 0))`);
-      const position = await tx.query<{ value: string }>(`SELECT value FROM server_meta WHERE key = $1`, [POSITION_KEY]);
+      const position = await tx.query<{ value: string }>(`SELECT value FROM server_meta WHERE key = $1`, [
+        POSITION_KEY,
+      ]);
       const [txId, seq] = (position.rows[0]?.value ?? '0:0').split(':');
       const { rows } = await tx.query<{ tx_id: string; seq: number }>(
         `SELECT b.tx_id::text AS tx_id, b.seq,

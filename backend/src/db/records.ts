@@ -1,5 +1,5 @@
 /** Storage of synced records: current state per entity, in pull order. */
-import type { EntityType, FieldMeta, RecordState } from '@lifeline/core';
+import type { EntityType, RecordState } from '@lifeline/core';
 import type { Queryable } from './database';
 import { packMeta, unpackMeta } from './field-meta-codec';
 
