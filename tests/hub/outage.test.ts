@@ -83,6 +83,13 @@ describe('hub mode', () => {
     const coordinatorAtHub = await until('coordinator can sign in at the hub', () =>
       signIn(hub.url, 'cora@eastside.example', 'password-123'),
     );
+    const localSetup = await new ApiClient(hub.url).post('/api/auth/setup', {
+      community: 'Split',
+      email: 'x@split.example',
+      password: 'password-123',
+      displayName: 'X',
+    });
+    expect(localSetup.status).toBe(409);
     const hubStatus = await atHub.get('/api/sync/status');
     expect(hubStatus.body).toMatchObject({ mode: 'hub', upstream: { state: 'online', pendingUp: 0 } });
     expect(hubStatus.body.serverId).not.toBe((await seeded.admin.get('/api/sync/status')).body.serverId);

@@ -45,6 +45,10 @@ export function authRoutes(ctx: ServerContext): Router {
   });
 
   router.post('/setup', async (req, res) => {
+    if (ctx.config.mode === 'hub') {
+      // A hub's community and accounts come from the cloud; a local setup would split them.
+      throw new AppError(409, 'hub_mode', 'this hub takes its community and accounts from the cloud: sign in instead');
+    }
     const input = parse(setupSchema, req.body);
     const user = await setup(ctx, input);
     await startSession(req, user.id);
