@@ -7,41 +7,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../backend/src/config';
 import { startServer, type RunningServer } from '../../backend/src/server';
+import { createTestDatabase as createSharedTestDatabase, type TestDatabase } from '../helpers/database';
 
-export const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export { ADMIN_URL, type TestDatabase } from '../helpers/database';
 
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
-
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `lifeline_assistant_${Date.now()}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+export function createTestDatabase(): Promise<TestDatabase> {
+  return createSharedTestDatabase('lifeline_assistant');
 }
 
 export async function freshDataDir(): Promise<{ dir: string; remove(): Promise<void> }> {

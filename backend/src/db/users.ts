@@ -88,15 +88,7 @@ export async function countActiveAdmins(tx: Queryable, communityId: string): Pro
  */
 export async function upsertUserFromCloud(
   tx: Queryable,
-  user: {
-    id: string;
-    communityId: string;
-    email: string;
-    displayName: string;
-    role: Role;
-    disabled: boolean;
-    passwordHash: string;
-  },
+  user: Omit<UserRow, 'createdAt'>,
 ): Promise<void> {
   await tx.query(
     `INSERT INTO users (id, community_id, email, display_name, role, disabled, password_hash)
