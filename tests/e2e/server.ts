@@ -79,9 +79,13 @@ export async function startBackend(label: string): Promise<RunningBackend> {
   const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
+  // No model providers: the assistant answers extractively, the same on every machine.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(GROQ_|OLLAMA_|LLM_PROVIDER_ORDER$)/.test(name)),
+  );
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'backend/src/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    env: { ...env, DATABASE_URL: databaseUrl, PORT: String(port), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const stop = async () => {

@@ -73,12 +73,16 @@ export async function historyOf(
   entityId: string,
   limit = 200,
 ): Promise<HistoryEntry[]> {
+  // The newest `limit` changes, listed oldest first.
   const { rows } = await db.query<HistoryEntry>(
-    `SELECT c.change_id::text AS "changeId", c.op, c.fields, c.author, u.display_name AS "authorName", c.origin,
-            c.client_time AS "clientTime", c.received_at AS "receivedAt", c.status, c.version
-       FROM changes c LEFT JOIN users u ON u.id::text = c.author
-      WHERE c.community_id = $1 AND c.entity_id = $2
-      ORDER BY c.received_at, c.change_id LIMIT $3`,
+    `SELECT * FROM (
+       SELECT c.change_id::text AS "changeId", c.op, c.fields, c.author, u.display_name AS "authorName", c.origin,
+              c.client_time AS "clientTime", c.received_at AS "receivedAt", c.status, c.version
+         FROM changes c LEFT JOIN users u ON u.id::text = c.author
+        WHERE c.community_id = $1 AND c.entity_id = $2
+        ORDER BY c.received_at DESC, c.change_id DESC LIMIT $3
+     ) AS newest
+     ORDER BY "receivedAt", "changeId"`,
     [communityId, entityId, limit],
   );
   return rows;

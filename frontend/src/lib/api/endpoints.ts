@@ -21,6 +21,20 @@ export interface SyncStatusResponse {
   upstream?: { state: string; lastSyncAt: string | null; pendingUp: number; lastError: string | null };
 }
 
+/** One accepted change to a record, as `GET /api/records/:type/:id/history` lists them (oldest first). */
+export interface HistoryEntry {
+  changeId: string;
+  op: 'upsert' | 'delete' | string;
+  fields: Record<string, unknown> | null;
+  author: string | null;
+  authorName: string | null;
+  origin: string | null;
+  clientTime: string | null;
+  receivedAt: string;
+  status: string;
+  version: number | null;
+}
+
 export function endpoints(api: ApiClient) {
   return {
     me: () => api.get<{ user: PublicUser }>('/api/auth/me'),
@@ -34,6 +48,8 @@ export function endpoints(api: ApiClient) {
     syncStatus: () => api.get<SyncStatusResponse>('/api/sync/status'),
     record: (entityType: string, entityId: string) =>
       api.get<{ record: SyncRecord }>(`/api/records/${entityType}/${entityId}`),
+    history: (entityType: string, entityId: string) =>
+      api.get<{ history: HistoryEntry[] }>(`/api/records/${entityType}/${entityId}/history`),
     openConflicts: () => api.get<{ conflicts: ConflictView[] }>('/api/conflicts?status=open'),
     resolveConflict: (id: string, resolution: { value: unknown } | { deleted: true }) =>
       api.post<{ conflict: ConflictView; record: SyncRecord }>(`/api/conflicts/${id}/resolve`, resolution),

@@ -6,7 +6,7 @@ export type * from './schema';
 export type LifelineDb = IDBPDatabase<LifelineSchema>;
 
 export const DB_NAME = 'lifeline';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 const opened = new Map<string, Promise<LifelineDb>>();
 
@@ -18,7 +18,7 @@ export function openLifelineDb(name = DB_NAME): Promise<LifelineDb> {
   let db = opened.get(name);
   if (!db) {
     db = openDB<LifelineSchema>(name, DB_VERSION, {
-      upgrade(database, oldVersion) {
+      upgrade(database, oldVersion, _newVersion, transaction) {
         if (oldVersion < 1) {
           const records = database.createObjectStore('records', { keyPath: ['entityType', 'entityId'] });
           records.createIndex('byType', 'entityType');
@@ -29,6 +29,10 @@ export function openLifelineDb(name = DB_NAME): Promise<LifelineDb> {
         if (oldVersion < 2) {
           database.createObjectStore('needsAttention', { keyPath: 'changeId' });
           database.createObjectStore('syncLog', { keyPath: 'id', autoIncrement: true });
+        }
+        if (oldVersion < 3) {
+          // The feed's first screen reads the newest records of a type without loading all of them.
+          transaction.objectStore('records').createIndex('byTypeCreated', ['entityType', 'fields.createdAt']);
         }
       },
       blocking() {

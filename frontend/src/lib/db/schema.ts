@@ -57,7 +57,12 @@ export interface MetaValues {
 export type MetaKey = keyof MetaValues;
 
 export interface LifelineSchema extends DBSchema {
-  records: { key: RecordKey; value: SyncRecord; indexes: { byType: string } };
+  records: {
+    key: RecordKey;
+    value: SyncRecord;
+    /** byTypeCreated: [entityType, fields.createdAt]; records without a createdAt are not in it. */
+    indexes: { byType: string; byTypeCreated: [string, string] };
+  };
   outbox: { key: number; value: OutboxEntry; indexes: { byEntity: RecordKey } };
   meta: { key: string; value: unknown };
   needsAttention: { key: string; value: AttentionEntry };
