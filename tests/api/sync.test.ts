@@ -363,6 +363,19 @@ describe('pull', () => {
   });
 });
 
+describe('history', () => {
+  it('when a record was created and edited, then its history lists both changes with their authors, oldest first', async () => {
+    const created = createUpdate('nodeH', { kind: 'need', title: 'First' });
+    await push(volunteer, [created]);
+    await push(coordinator, [edit('nodeH2', created.entityId, { title: 'Second' }, { title: created.stamps.title })]);
+    const { status, body } = await volunteer.get(`/api/records/update/${created.entityId}/history`);
+    expect(status).toBe(200);
+    expect(body.history.map((h: { fields: { title: string } }) => h.fields.title)).toEqual(['First', 'Second']);
+    expect(body.history.map((h: { authorName: string }) => h.authorName)).toEqual(['Victor', 'Cora']);
+    expect((await volunteer.get(`/api/records/update/${randomUUID()}/history`)).status).toBe(404);
+  });
+});
+
 describe('export and status', () => {
   it('when an admin exports, then every record comes as NDJSON; volunteers may not', async () => {
     const response = await fetch(`${server.url}/api/sync/export`, { headers: { cookie: seeded.admin.sessionCookie! } });
