@@ -2,3 +2,4 @@ export * from './contract';
 export * from './hlc';
 export * from './merge';
 export * from './validate-change';
+export * from './assistant-contract';

@@ -86,10 +86,7 @@ export async function countActiveAdmins(tx: Queryable, communityId: string): Pro
  * On a hub: the account as the cloud's `user` record describes it, so members
  * can sign in here during an outage with their usual password.
  */
-export async function upsertUserFromCloud(
-  tx: Queryable,
-  user: Omit<UserRow, 'createdAt'>,
-): Promise<void> {
+export async function upsertUserFromCloud(tx: Queryable, user: Omit<UserRow, 'createdAt'>): Promise<void> {
   await tx.query(
     `INSERT INTO users (id, community_id, email, display_name, role, disabled, password_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -1,28 +1,7 @@
-/**
- * The assistant's wire shapes as the browser sees them (DESIGN.md section 4;
- * the server's own copy is backend/src/assistant/types.ts).
- */
-export type ProviderName = 'groq' | 'ollama' | 'extractive';
+/** The assistant's wire shapes (shared with the server through core) and how the PWA names providers. */
+import type { ProviderName } from '@lifeline/core';
 
-/**
- * A cited source. `title` is plain text. `snippet` is escaped by the server
- * with matched words in `<mark>`; the page still sanitises it (mark only).
- */
-export interface Source {
-  n: number;
-  entityType: 'document' | 'update';
-  entityId: string;
-  title: string;
-  heading: string | null;
-  snippet: string;
-}
-
-/** In order: `meta`, then `token`s, then `done` or `error`. */
-export type AnswerEvent =
-  | { type: 'meta'; provider: ProviderName; sources: Source[] }
-  | { type: 'token'; text: string }
-  | { type: 'done'; provider: ProviderName; ms: number }
-  | { type: 'error'; code: string; message: string };
+export type { AnswerEvent, ProviderName, Source } from '@lifeline/core';
 
 const PROVIDER_LABELS: Record<ProviderName, string> = {
   groq: 'Groq',
