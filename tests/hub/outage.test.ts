@@ -17,6 +17,7 @@ let cloudPort: number;
 let cloud: RunningServer | undefined;
 let hub: ServerProcess;
 let seeded: Awaited<ReturnType<typeof seedCommunity>>;
+let hubKey: string;
 
 const startCloud = async () =>
   startServer(
@@ -62,7 +63,7 @@ beforeAll(async () => {
   hub = await spawnServer({
     DATABASE_URL: hubDb.url,
     UPSTREAM_URL: cloud.url,
-    HUB_API_KEY: device.body.apiKey,
+    HUB_API_KEY: (hubKey = device.body.apiKey),
     UPSTREAM_INTERVAL_MS: '300',
     UPSTREAM_BACKOFF_MAX_MS: '1000',
   });
@@ -90,6 +91,15 @@ describe('hub mode', () => {
       displayName: 'X',
     });
     expect(localSetup.status).toBe(409);
+    // The hub's operator can read its status with the hub's own key, and nothing else.
+    const operator = new ApiClient(hub.url, hubKey);
+    const byKey = await operator.get('/api/sync/status');
+    expect(byKey.body).toMatchObject({
+      mode: 'hub',
+      communityId: seeded.adminUser.communityId,
+      upstream: { state: 'online' },
+    });
+    expect((await operator.post('/api/sync/pull', { clientId: 'x', cursor: null })).status).toBe(403);
     const hubStatus = await atHub.get('/api/sync/status');
     expect(hubStatus.body).toMatchObject({ mode: 'hub', upstream: { state: 'online', pendingUp: 0 } });
     expect(hubStatus.body.serverId).not.toBe((await seeded.admin.get('/api/sync/status')).body.serverId);

@@ -2,7 +2,10 @@
 import { roleAtLeast, type Role } from '@lifeline/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { ServerContext } from '../context';
+import { timingSafeEqual } from 'node:crypto';
 import { findDeviceByKeyHash, touchDevice } from '../db/devices';
+import { readMeta } from '../db/server-meta';
+import { UNKNOWN_COMMUNITY, UPSTREAM_COMMUNITY_KEY } from '../upstream/worker';
 import { findUserById } from '../db/users';
 import { hashApiKey } from '../domain/secrets';
 import { AppError, forbidden, unauthorized } from '../errors';
@@ -14,6 +17,10 @@ export function authenticate(ctx: ServerContext) {
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw new AppError(401, 'invalid_authorization', 'use "Authorization: Bearer <apiKey>"');
+      if (ctx.config.upstream && sameSecret(match[1]!, ctx.config.upstream.apiKey)) {
+        req.principal = await selfPrincipal(ctx, req);
+        return next();
+      }
       const device = await findDeviceByKeyHash(ctx.db, hashApiKey(match[1]!));
       if (!device) {
         ctx.metrics.authFailures.inc({ reason: 'api_key' });
@@ -43,6 +50,24 @@ export function authenticate(ctx: ServerContext) {
     }
     next();
   };
+}
+
+function sameSecret(presented: string, expected: string): boolean {
+  const a = Buffer.from(hashApiKey(presented));
+  const b = Buffer.from(hashApiKey(expected));
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * A hub's operator (deploy-local.sh) holds the hub's own cloud key: it may
+ * read this hub's sync status with it, nothing else.
+ */
+async function selfPrincipal(ctx: ServerContext, req: Request): Promise<Principal> {
+  if (req.method !== 'GET' || req.path !== '/sync/status') {
+    throw forbidden("the hub's own key only reads GET /api/sync/status here");
+  }
+  const communityId = (await readMeta(ctx.db, UPSTREAM_COMMUNITY_KEY)) ?? UNKNOWN_COMMUNITY;
+  return { kind: 'hub', deviceId: 'self', communityId, name: 'this hub' };
 }
 
 export function requirePrincipal(req: Request): Principal {

@@ -108,7 +108,7 @@ export async function status(ctx: ServerContext, principal: Principal) {
     mode: ctx.config.mode,
     pendingConflicts: await countOpenConflicts(ctx.db, principal.communityId),
     // Extension: a hub learns its community (id and name) from here.
-    communityId: principal.communityId,
+    communityId: community ? principal.communityId : null,
     communityName: community?.name ?? null,
     ...(ctx.upstream ? { upstream: await ctx.upstream.status() } : {}),
   };

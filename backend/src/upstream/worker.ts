@@ -17,7 +17,10 @@ const PUSH_BATCH = 500;
 const PULL_PAGE = 1000;
 const KICK_DELAY_MS = 500;
 const CURSOR_KEY = 'upstream_cursor';
-const COMMUNITY_KEY = 'upstream_community_id';
+/** Where a hub keeps the id of the community it serves (learnt from the cloud). */
+export const UPSTREAM_COMMUNITY_KEY = 'upstream_community_id';
+/** Stands for "not learnt yet": matches no community. */
+export const UNKNOWN_COMMUNITY = '00000000-0000-0000-0000-000000000000';
 
 export type UpstreamState = 'starting' | 'online' | 'offline' | 'error';
 
@@ -132,14 +135,14 @@ export class UpstreamWorker {
 
   /** The hub belongs to the community of its API key; it learns it once, from the cloud. */
   private async community(): Promise<string> {
-    const known = await readMeta(this.ctx.db, COMMUNITY_KEY);
+    const known = await readMeta(this.ctx.db, UPSTREAM_COMMUNITY_KEY);
     if (known && (await findCommunity(this.ctx.db, known))) return known;
     const status = await this.cloud.status();
     if (!status.communityId) throw new UpstreamError('cloud did not say which community this hub serves', 'protocol');
     const communityId = status.communityId;
     await this.ctx.db.transaction(async (tx) => {
       await ensureCommunity(tx, communityId, status.communityName ?? 'Community');
-      await writeMeta(tx, COMMUNITY_KEY, communityId);
+      await writeMeta(tx, UPSTREAM_COMMUNITY_KEY, communityId);
     });
     return communityId;
   }
