@@ -26,6 +26,8 @@ export class CloudClient {
     private readonly baseUrl: string,
     private readonly apiKey: string,
     private readonly timeoutMs = 15_000,
+    /** Aborted when the hub shuts down, so a hanging request does not hold the exit. */
+    private readonly stopSignal?: AbortSignal,
   ) {}
 
   status(): Promise<CloudStatus> {
@@ -54,7 +56,9 @@ export class CloudClient {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.stopSignal
+          ? AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal])
+          : AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;

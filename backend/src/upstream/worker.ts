@@ -45,12 +45,13 @@ export class UpstreamWorker {
   private rerun = false;
   private stopped = false;
   private readonly cloud: CloudClient;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly upstream: { url: string; apiKey: string; intervalMs: number; backoffMaxMs: number },
   ) {
-    this.cloud = new CloudClient(upstream.url, upstream.apiKey);
+    this.cloud = new CloudClient(upstream.url, upstream.apiKey, 15_000, this.stopping.signal);
   }
 
   start(): void {
@@ -60,6 +61,7 @@ export class UpstreamWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.stopping.abort();
     await this.running;
   }
 
