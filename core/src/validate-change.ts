@@ -44,7 +44,15 @@ function mayWrite(writer: Writer, entityType: EntityType): string | null {
   }
 }
 
+/** JSON.parse makes "__proto__" an own key; copying it anywhere would swap an object's prototype. */
+function hasProtoKey(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const maps = ['fields', 'stamps', 'base'].map((name) => (raw as Record<string, unknown>)[name]);
+  return [raw, ...maps].some((map) => typeof map === 'object' && map !== null && Object.hasOwn(map, '__proto__'));
+}
+
 export function validateChange(raw: unknown, writer: Writer): ValidationResult {
+  if (hasProtoKey(raw)) return reject(raw, 'unknown_field', 'field name "__proto__" is not allowed');
   const parsed = changeSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -76,7 +84,8 @@ export function validateChange(raw: unknown, writer: Writer): ValidationResult {
         return reject(raw, 'invalid_field', 'deletedAt: must be null or an ISO time');
       }
     } else {
-      const schema = schemas[field];
+      // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
+      const schema = Object.hasOwn(schemas, field) ? schemas[field] : undefined;
       if (!schema) return reject(raw, 'unknown_field', `${change.entityType} has no field "${field}"`);
       if (writer.kind !== 'hub' && (SERVER_SET_FIELDS as readonly string[]).includes(field)) {
         return reject(raw, 'read_only_field', `${field} is set by the server`);
@@ -87,7 +96,9 @@ export function validateChange(raw: unknown, writer: Writer): ValidationResult {
       }
       fields[field] = result.data;
     }
-    if (!(field in change.stamps)) return reject(raw, 'missing_stamp', `no stamp for written field "${field}"`);
+    if (!Object.hasOwn(change.stamps, field)) {
+      return reject(raw, 'missing_stamp', `no stamp for written field "${field}"`);
+    }
   }
 
   for (const [field, stamp] of Object.entries(change.stamps)) {

@@ -160,3 +160,20 @@ describe('headers', () => {
     expect((await anonymous.get('/api/sync/status')).status).toBe(401);
   });
 });
+
+describe('hostile keys', () => {
+  it('when a change writes "__proto__" or "constructor", then it is rejected as an unknown field, not a 500', async () => {
+    for (const key of ['__proto__', 'constructor', 'toString']) {
+      const change = createUpdate('n', { kind: 'need', title: 'ok' });
+      const body = JSON.stringify({ clientId: 'c', changes: [change] }).replace(
+        '"title":"ok"',
+        `"title":"ok","${key}":{"polluted":true}`,
+      );
+      const withStamp = body.replace(/"stamps":\{/, `"stamps":{"${key}":"${change.stamps.title}",`);
+      const reply = await raw('/api/sync/push', withStamp);
+      expect(reply.status).toBe(200);
+      expect(reply.body.results[0]).toMatchObject({ status: 'rejected', error: { code: 'unknown_field' } });
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
