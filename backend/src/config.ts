@@ -3,6 +3,7 @@
  * (DESIGN.md section 4, "Configuration"). A bad value stops the process with
  * a message naming the variable, rather than failing later in a request.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -54,10 +55,16 @@ const envSchema = z
     SESSION_SECRET: optionalString,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     FRONTEND_DIR: optionalString,
+    TLS_CERT_FILE: optionalString,
+    TLS_KEY_FILE: optionalString,
   })
   .refine((env) => (env.UPSTREAM_URL === undefined) === (env.HUB_API_KEY === undefined), {
     message: 'UPSTREAM_URL and HUB_API_KEY must be set together (both = hub mode)',
     path: ['UPSTREAM_URL'],
+  })
+  .refine((env) => (env.TLS_CERT_FILE === undefined) === (env.TLS_KEY_FILE === undefined), {
+    message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both = serve HTTPS)',
+    path: ['TLS_CERT_FILE'],
   });
 
 export type Mode = 'embedded' | 'cloud' | 'hub';
@@ -78,6 +85,8 @@ export interface Config {
   sessionSecret: string | undefined;
   logLevel: string;
   frontendDir: string;
+  /** Serve HTTPS directly (a hub on a LAN needs a secure context for the offline app). */
+  tls: { cert: Buffer; key: Buffer } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +95,16 @@ export class ConfigError extends Error {
 
 export const DEFAULT_GROQ_MODEL = 'llama-3.3-70b-versatile';
 export const DEFAULT_OLLAMA_MODEL = 'llama3.2:1b';
+
+function readPem(variable: string, file: string): Buffer {
+  try {
+    const pem = fs.readFileSync(file);
+    if (!pem.includes('-----BEGIN')) throw new Error('not a PEM file');
+    return pem;
+  } catch (error) {
+    throw new ConfigError(`invalid configuration:\n  ${variable}: cannot read ${file} (${(error as Error).message})`);
+  }
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -123,5 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionSecret: e.SESSION_SECRET,
     logLevel: e.LOG_LEVEL,
     frontendDir: path.resolve(e.FRONTEND_DIR ?? path.join(repoRoot, 'frontend/build')),
+    tls:
+      e.TLS_CERT_FILE && e.TLS_KEY_FILE
+        ? { cert: readPem('TLS_CERT_FILE', e.TLS_CERT_FILE), key: readPem('TLS_KEY_FILE', e.TLS_KEY_FILE) }
+        : undefined,
   };
 }

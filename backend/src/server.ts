@@ -4,6 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HybridLogicalClock } from '@lifeline/core';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
@@ -56,7 +57,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const upstream = config.upstream ? new UpstreamWorker(ctx, config.upstream) : undefined;
   ctx.upstream = upstream;
   const app = createApp(ctx, { sessionSecret });
-  const server = http.createServer(app);
+  const server = config.tls
+    ? https.createServer({ cert: config.tls.cert, key: config.tls.key }, app)
+    : http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -74,7 +77,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${config.host && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`,
+    url: `${config.tls ? 'https' : 'http'}://${config.host && config.host !== '0.0.0.0' ? config.host : 'localhost'}:${port}`,
     port,
     ctx,
     close(graceMs = 10_000) {

@@ -56,6 +56,8 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://nope' }, /DATABASE_URL/],
     [{ UPSTREAM_URL: 'http://cloud.example' }, /HUB_API_KEY/],
     [{ LLM_TIMEOUT_MS: '-5' }, /LLM_TIMEOUT_MS/],
+    [{ TLS_CERT_FILE: '/nonexistent/cert.pem' }, /TLS_KEY_FILE/],
+    [{ TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem' }, /TLS_CERT_FILE: cannot read/],
   ])(
     'when the environment has %j, then start-up fails fast naming the variable',
     async (env, pattern) => {
