@@ -16,6 +16,7 @@ import { CloudClient, UpstreamError } from './cloud-client';
 const PUSH_BATCH = 500;
 const PULL_PAGE = 1000;
 const KICK_DELAY_MS = 500;
+const MAX_EMPTY_PAGES = 3;
 const CURSOR_KEY = 'upstream_cursor';
 /** Where a hub keeps the id of the community it serves (learnt from the cloud). */
 export const UPSTREAM_COMMUNITY_KEY = 'upstream_community_id';
@@ -177,6 +178,7 @@ export class UpstreamWorker {
   }
 
   private async pullAll(communityId: string): Promise<void> {
+    let emptyPages = 0;
     for (let pages = 0; pages < 10_000 && !this.stopped; pages += 1) {
       const cursor = await readMeta(this.ctx.db, CURSOR_KEY);
       let page;
@@ -195,6 +197,9 @@ export class UpstreamWorker {
         await writeMeta(tx, CURSOR_KEY, page.cursor);
       });
       if (!page.hasMore) return;
+      // Empty pages with hasMore: the cloud is waiting on a long transaction; finish this round, come back later.
+      emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
+      if (emptyPages >= MAX_EMPTY_PAGES) return;
     }
   }
 }
