@@ -70,7 +70,11 @@ export function describeError(error: unknown): SyncErrorState {
     if (error.status === 429)
       return { code: error.code, message: 'The server is busy. Lifeline will try again shortly.', at };
     if (error.status >= 500) {
-      return { code: error.code, message: `The server had a problem (${error.message}). Lifeline will try again.`, at };
+      return {
+        code: error.code,
+        message: `The server had a problem (${error.message.replace(/\.$/, '')}). Lifeline will try again.`,
+        at,
+      };
     }
     return { code: error.code, message: error.message, at };
   }
@@ -153,6 +157,8 @@ async function push(options: SyncOptions, clientId: string, report: SyncReport, 
   }
 }
 
+const MAX_EMPTY_PAGES = 3;
+
 async function pull(options: SyncOptions, clientId: string, report: SyncReport, progress: SyncProgress): Promise<void> {
   const { db, api } = options;
   const limit = options.pullLimit ?? 1000;
@@ -160,6 +166,7 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
   options.onProgress?.({ ...progress });
   let cursor = (await getMeta(db, 'cursor')) ?? null;
   let restarted = false;
+  let emptyPages = 0;
   for (;;) {
     let page;
     try {
@@ -180,6 +187,9 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
     progress.pulled += page.records.length;
     options.onProgress?.({ ...progress });
     if (!page.hasMore) return;
+    // Empty pages with hasMore: the server waits on a long transaction; stop for now, the next sync goes on.
+    emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
+    if (emptyPages >= MAX_EMPTY_PAGES) return;
   }
 }
 
