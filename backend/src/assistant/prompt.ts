@@ -45,11 +45,23 @@ export const NOTHING_FOUND =
   'Nothing in your community’s documents or recent updates matches this question. Try other words, or ask a coordinator to add a document about it.';
 
 /** The extractive answer: the best passages, each cited, under a label that says no model wrote it. */
+/** Markdown punctuation reads as noise in a plain-text answer: keep the words, drop the markup. */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // links and images: their text
+    .replace(/(\*\*|__|\*|_|`)(?=\S)([^*_`]*?\S)\1/g, '$2') // emphasis and code spans
+    .replace(/^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+)/gm, '') // headings, quotes, bullets
+    .trim()
+    .replace(/\s*\n\s*/g, (_break, offset: number, text: string) =>
+      /[.!?:;]$/.test(text.slice(0, offset)) ? ' ' : '; ',
+    );
+}
+
 export function extractiveAnswer(passages: Passage[]): string {
   if (passages.length === 0) return NOTHING_FOUND;
   const parts = passages.map((passage, index) => {
     const where = passage.heading ? `${passage.title} — ${passage.heading}` : passage.title;
-    const text = passage.excerpt || passage.content.slice(0, 300);
+    const text = plainText(passage.excerpt || passage.content.slice(0, 300));
     return `[${index + 1}] ${where}: ${text}`;
   });
   return `${NO_MODEL_LABEL}\n\n${parts.join('\n\n')}`;
