@@ -50,9 +50,8 @@ export async function catchUpIndex(db: Database): Promise<number> {
         rows.length < BATCH &&
         (
           await tx.query<{ held: boolean }>(
-            `SELECT EXISTS (SELECT 1 FROM records
-                             WHERE (tx_id, seq) > ($1::xid8, $2::bigint)
-                               AND tx_id >= pg_snapshot_xmin(pg_current_snapshot())) AS held`,
+            // Any record past what we indexed: held back by an older transaction, or visible since our read.
+            `SELECT EXISTS (SELECT 1 FROM records WHERE (tx_id, seq) > ($1::xid8, $2::bigint)) AS held`,
             [last?.tx_id ?? txId, last?.seq ?? Number(seq)],
           )
         ).rows[0]?.held === true;

@@ -190,21 +190,20 @@ export async function listRecordsOfType(
 }
 
 /**
- * Whether records after `after` exist that are committed but still behind the
- * visibility horizon (an older transaction is in flight). The puller waits a
- * moment for them rather than reporting itself caught up.
+ * Whether any record lies past `after` that the last read did not return:
+ * one still behind the visibility horizon (an older transaction in flight),
+ * or one that became visible since. Either way the puller should look again
+ * rather than report itself caught up. (A separate statement sees a newer
+ * snapshot, so this deliberately ignores the horizon.)
  */
-export async function hasHeldBackRecords(db: Queryable, communityId: string, after: PullPosition): Promise<boolean> {
-  const { rows } = await db.query<{ held: boolean }>(
+export async function hasRecordsAfter(db: Queryable, communityId: string, after: PullPosition): Promise<boolean> {
+  const { rows } = await db.query<{ pending: boolean }>(
     `SELECT EXISTS (
-       SELECT 1 FROM records
-        WHERE community_id = $1
-          AND (tx_id, seq) > ($2::xid8, $3::bigint)
-          AND tx_id >= pg_snapshot_xmin(pg_current_snapshot())
-     ) AS held`,
+       SELECT 1 FROM records WHERE community_id = $1 AND (tx_id, seq) > ($2::xid8, $3::bigint)
+     ) AS pending`,
     [communityId, after.txId, after.seq],
   );
-  return rows[0]?.held ?? false;
+  return rows[0]?.pending ?? false;
 }
 
 export async function countOpenConflicts(db: Queryable, communityId: string): Promise<number> {

@@ -10,7 +10,7 @@ import {
 } from '@lifeline/core';
 import type { ServerContext } from '../context';
 import { findCommunity } from '../db/communities';
-import { countOpenConflicts, exportRecords, hasHeldBackRecords, pullAfter, type StoredRecord } from '../db/records';
+import { countOpenConflicts, exportRecords, hasRecordsAfter, pullAfter, type StoredRecord } from '../db/records';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { badRequest, conflict } from '../errors';
 import { authorId, type Principal } from '../principal';
@@ -74,20 +74,20 @@ export async function pull(
     }
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }
-  let rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1, {
-    withMeta: principal.kind === 'hub',
-  });
+  const read = () =>
+    pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1, { withMeta: principal.kind === 'hub' });
+  let rows = await read();
   let heldBack = false;
   // Committed records can sit behind an older transaction still in flight for a
-  // moment; wait briefly for it rather than telling the client it is caught up.
-  for (let waited = 0; rows.length <= limit; waited += HELD_BACK_POLL_MS) {
+  // moment (or have become visible since the read): look again, briefly, rather
+  // than tell the client it is caught up.
+  for (let waited = 0; rows.length <= limit;) {
     const after = rows[rows.length - 1]?.position ?? decoded.position;
-    heldBack = await hasHeldBackRecords(ctx.db, principal.communityId, after);
+    heldBack = await hasRecordsAfter(ctx.db, principal.communityId, after);
     if (!heldBack || waited >= HELD_BACK_WAIT_MS) break;
-    await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
-    rows = await pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1, {
-      withMeta: principal.kind === 'hub',
-    });
+    if (waited > 0) await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
+    waited += HELD_BACK_POLL_MS;
+    rows = await read();
   }
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
