@@ -62,6 +62,22 @@ describe('login, me and logout', () => {
     expect(replay.body.error.code).toBe('unauthorized');
   });
 
+  it('when a member makes requests in quick succession, then the session row is not rewritten each time', async () => {
+    const client = new ApiClient(server.url);
+    await client.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password });
+    const expiry = async () =>
+      (
+        await server.server.ctx.db.query<{ expires_at: string }>(
+          `SELECT expires_at FROM sessions WHERE user_id = $1 ORDER BY expires_at DESC LIMIT 1`,
+          [seeded.adminUser.id],
+        )
+      ).rows[0]?.expires_at;
+    const before = await expiry();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 3; i += 1) expect((await client.get('/api/auth/me')).status).toBe(200);
+    expect(await expiry()).toBe(before);
+  });
+
   it('when not signed in, then me is 401 in the contract error shape', async () => {
     const me = await new ApiClient(server.url).get('/api/auth/me');
     expect(me.status).toBe(401);

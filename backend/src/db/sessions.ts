@@ -2,14 +2,23 @@ import session from 'express-session';
 import type { Database } from './database';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const TOUCH_EVERY_MS = 5 * 60 * 1000;
+const MAX_REMEMBERED = 50_000;
 
 /**
  * express-session store in Postgres: every instance serves every session,
  * and logout (destroy) revokes it everywhere at once.
  */
 export class PostgresSessionStore extends session.Store {
+  private readonly lastTouched = new Map<string, number>();
+
   constructor(private readonly db: Database) {
     super();
+  }
+
+  private remember(sid: string, at: number): void {
+    if (this.lastTouched.size >= MAX_REMEMBERED) this.lastTouched.clear();
+    this.lastTouched.set(sid, at);
   }
 
   override get(sid: string, callback: (err: unknown, session?: session.SessionData | null) => void): void {
@@ -19,6 +28,7 @@ export class PostgresSessionStore extends session.Store {
   }
 
   override set(sid: string, sess: session.SessionData, callback?: (err?: unknown) => void): void {
+    this.remember(sid, Date.now());
     const userId = (sess as { userId?: string }).userId ?? null;
     this.db
       .query(
@@ -33,13 +43,25 @@ export class PostgresSessionStore extends session.Store {
   }
 
   override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    this.lastTouched.delete(sid);
     this.db.query(`DELETE FROM sessions WHERE sid = $1`, [sid]).then(
       () => callback?.(),
       (error: unknown) => callback?.(error),
     );
   }
 
+  /**
+   * Sliding expiry without a write per request: a session touched here in the
+   * last few minutes keeps its stored expiry (30 days out, give or take minutes).
+   * Fewer write transactions also keep sync pulls' visibility horizon moving.
+   */
   override touch(sid: string, sess: session.SessionData, callback?: () => void): void {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(sid) ?? 0) < TOUCH_EVERY_MS) {
+      callback?.();
+      return;
+    }
+    this.remember(sid, now);
     this.db.query(`UPDATE sessions SET expires_at = $2 WHERE sid = $1`, [sid, expiry(sess)]).then(
       () => callback?.(),
       () => callback?.(),
