@@ -50,6 +50,27 @@ describe('embedded mode (no DATABASE_URL)', () => {
   }, 240_000);
 });
 
+describe('embedded mode after a crash', () => {
+  it('when the process is killed with SIGKILL after a push was answered, then the write is there after a restart', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-crash-'));
+    tempDirs.push(dataDir);
+    const first = await spawnServer({ DATA_DIR: dataDir }, 120_000);
+    const seeded = await seedCommunity(first.url);
+    const change = createUpdate('n', { kind: 'need', title: 'Survives a crash' });
+    const pushed = await seeded.volunteer.client.post('/api/sync/push', { clientId: 'c', changes: [change] });
+    expect(pushed.body.results[0].status).toBe('applied');
+    await first.stop('SIGKILL');
+    const second = await spawnServer({ DATA_DIR: dataDir }, 120_000);
+    try {
+      const cookie = seeded.volunteer.client.sessionCookie!;
+      const record = await new ApiClient(second.url).get(`/api/records/update/${change.entityId}`, { cookie });
+      expect(record.body.record.fields.title).toBe('Survives a crash');
+    } finally {
+      await second.stop('SIGTERM');
+    }
+  }, 240_000);
+});
+
 describe('configuration', () => {
   it.each([
     [{ PORT: 'eighty' }, /PORT/],

@@ -5,6 +5,7 @@
  * fires. Failures back off exponentially with jitter, capped at the interval.
  */
 import { invalidate } from '$app/navigation';
+import { navigating } from '$app/state';
 import type { SyncErrorState } from '$lib/db';
 import { getMeta } from '$lib/db';
 import { api, getDb } from '$lib/app';
@@ -87,7 +88,7 @@ export async function syncNow(reason: string): Promise<void> {
     const report = await runSync({ db, api, reason, onProgress: (p) => (sync.progress = p) });
     if (!report.skipped) {
       channel?.postMessage({ type: 'synced' } satisfies Message);
-      if (report.pushed + report.pulled + report.rejected > 0) await invalidate('app:data');
+      if (report.pushed + report.pulled + report.rejected > 0) await refreshData();
     }
   } finally {
     sync.syncing = false;
@@ -95,6 +96,17 @@ export async function syncNow(reason: string): Promise<void> {
     await refreshStatus();
     schedule(await backoffDelay());
   }
+}
+
+/**
+ * Re-run the current screen's load after data changed in the background.
+ * Skipped while the person is navigating: SvelteKit lets the latest load win,
+ * so an invalidation started mid-navigation would cancel where they were going
+ * (the destination reads IndexedDB fresh anyway).
+ */
+export async function refreshData(): Promise<void> {
+  if (navigating.to) return;
+  await invalidate('app:data');
 }
 
 /** After every local edit: update counts, tell other tabs, and ask for a Background Sync. */
@@ -129,13 +141,13 @@ export function startSyncScheduler(): void {
   channel = new BroadcastChannel(CHANNEL);
   channel.onmessage = () => {
     void refreshStatus();
-    void invalidate('app:data');
+    void refreshData();
   };
   // The service worker tells us when a Background Sync ran while we were open.
   navigator.serviceWorker?.addEventListener('message', (event: MessageEvent<{ type?: string }>) => {
     if (event.data?.type === 'synced') {
       void refreshStatus();
-      void invalidate('app:data');
+      void refreshData();
     }
   });
   // Staleness and "x minutes ago" wording move with time even when nothing syncs.
