@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from './tests/e2e/chromium';
 
 // End-to-end tests drive Debian's Chromium against the real backend on a
 // throwaway Postgres database (see tests/e2e/global-setup.ts).
@@ -26,17 +27,8 @@ export default defineConfig({
         browserName: 'chromium',
         viewport: { width: 412, height: 915 },
         launchOptions: {
-          executablePath: '/usr/bin/chromium',
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
+          executablePath: CHROMIUM_EXECUTABLE,
+          args: CHROMIUM_ARGS,
         },
       },
     },

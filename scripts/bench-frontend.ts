@@ -11,22 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext } from '@playwright/test';
+import { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from '../tests/e2e/chromium';
 import { ensureFrontendBuilt, ROOT, startBackend } from '../tests/e2e/server';
 
 const RECORDS = Number(process.argv[2] ?? 10_000);
 /** Cold opens to time (a new browser process each): the first pays for the worker's start-up too. */
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const ADMIN = { email: 'bench@bench.test', password: 'bench-password-1', displayName: 'Bench' };
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 async function seed(baseUrl: string): Promise<void> {
   const headers = { 'content-type': 'application/json', origin: baseUrl };
@@ -76,7 +67,7 @@ async function seed(baseUrl: string): Promise<void> {
 
 function launch(userDataDir: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_EXECUTABLE,
     args: CHROMIUM_ARGS,
     viewport: { width: 412, height: 915 },
   });

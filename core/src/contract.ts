@@ -201,6 +201,20 @@ export interface PullResponse {
   serverTime: string;
 }
 
+/** One accepted change to a record, as `GET /api/records/:type/:id/history` lists them (oldest first). */
+export interface HistoryEntry {
+  changeId: string;
+  op: 'upsert' | 'delete';
+  fields: Record<string, unknown> | null;
+  author: string | null;
+  authorName: string | null;
+  origin: string | null;
+  clientTime: string | null;
+  receivedAt: string;
+  status: string;
+  version: number | null;
+}
+
 export interface PublicUser {
   id: string;
   email: string;

@@ -69,6 +69,8 @@ export type MergeOutcome =
       clamped: boolean;
       /** Fields whose value changed (excluding server-filled defaults). */
       appliedFields: string[];
+      /** The stamp of each written field as stored (after any clamping). */
+      writtenStamps: Stamp[];
     }
   | { ok: false; code: string; message: string };
 
@@ -205,7 +207,15 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
       : lostFields > 0
         ? 'merged'
         : 'applied';
-  return { ok: true, record, status, conflicts: dedupe(conflicts), clamped, appliedFields };
+  return {
+    ok: true,
+    record,
+    status,
+    conflicts: dedupe(conflicts),
+    clamped,
+    appliedFields,
+    writtenStamps: writes.map((write) => write.stamp),
+  };
 }
 
 function isConcurrent(write: FieldWrite, currentStamp: Stamp, currentMeta: FieldMeta, currentValue: unknown): boolean {

@@ -13,6 +13,7 @@ import { ApiClient, seedCommunity } from '../helpers/client';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { freePort } from '../helpers/process';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SCRIPT = path.join(ROOT, 'deploy-local.sh');
@@ -96,15 +97,7 @@ async function isAlive(pid: number): Promise<boolean> {
   return stat === undefined ? true : stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const untilReady = <T>(what: string, probe: () => Promise<T | undefined | false>) => until(what, probe, 60_000, 200);
 
 async function signIn(url: string, email: string, password: string) {
   const client = new ApiClient(url);
@@ -128,10 +121,10 @@ async function deployAndCheck(hub: Hub) {
   expect(ready.status).toBe(200);
   expect(await ready.json()).toMatchObject({ status: 'ready', mode: 'hub' });
 
-  const volunteer = await until('a member signs in at the hub with the cloud password', () =>
+  const volunteer = await untilReady('a member signs in at the hub with the cloud password', () =>
     signIn(url, 'victor@eastside.example', 'password-123'),
   );
-  const status = await until('the hub reports its first sync', async () => {
+  const status = await untilReady('the hub reports its first sync', async () => {
     const body = (await volunteer.get('/api/sync/status')).body;
     return body?.upstream?.lastSyncAt ? body : undefined;
   });

@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from '../../backend/src/server';
 import { ApiClient, createUpdate, edit, seedCommunity } from '../helpers/client';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process';
+import { until } from '../helpers/wait';
 
 let cloudDb: TestDatabase;
 let hubDb: TestDatabase;
@@ -23,16 +24,6 @@ const startCloud = async () =>
   startServer(
     loadConfig({ PORT: String(cloudPort), HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATABASE_URL: cloudDb.url }),
   );
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function snapshot(client: ApiClient) {
   const records = new Map<string, { fields: unknown; stamps: unknown; deletedAt: unknown }>();

@@ -1,5 +1,5 @@
 /** The log of accepted changes: exactly-once delivery and per-record history. */
-import type { Change, ChangeResult } from '@lifeline/core';
+import type { Change, ChangeResult, HistoryEntry } from '@lifeline/core';
 import type { Queryable } from './database';
 
 export async function findExistingChangeIds(
@@ -52,19 +52,6 @@ export async function recordChanges(tx: Queryable, communityId: string, accepted
      ON CONFLICT (community_id, change_id) DO NOTHING`,
     [communityId, JSON.stringify(payload)],
   );
-}
-
-export interface HistoryEntry {
-  changeId: string;
-  op: string;
-  fields: Record<string, unknown> | null;
-  author: string | null;
-  authorName: string | null;
-  origin: string | null;
-  clientTime: string | null;
-  receivedAt: string;
-  status: string;
-  version: number | null;
 }
 
 export async function historyOf(

@@ -12,12 +12,14 @@ import { AppError, forbidden, unauthorized } from '../errors';
 import type { Principal } from '../principal';
 
 export function authenticate(ctx: ServerContext) {
+  // Hashed once: compared (in constant time) with the digest of every presented key.
+  const ownKeyDigest = ctx.config.upstream ? Buffer.from(hashApiKey(ctx.config.upstream.apiKey)) : undefined;
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.get('authorization');
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw new AppError(401, 'invalid_authorization', 'use "Authorization: Bearer <apiKey>"');
-      if (ctx.config.upstream && sameSecret(match[1]!, ctx.config.upstream.apiKey)) {
+      if (ownKeyDigest && timingSafeEqual(Buffer.from(hashApiKey(match[1]!)), ownKeyDigest)) {
         req.principal = await selfPrincipal(ctx, req);
         return next();
       }
@@ -50,12 +52,6 @@ export function authenticate(ctx: ServerContext) {
     }
     next();
   };
-}
-
-function sameSecret(presented: string, expected: string): boolean {
-  const a = Buffer.from(hashApiKey(presented));
-  const b = Buffer.from(hashApiKey(expected));
-  return timingSafeEqual(a, b);
 }
 
 /**

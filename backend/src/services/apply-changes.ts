@@ -4,14 +4,7 @@
  * records, then write records and the change log with one statement each.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  clampStamp,
-  mergeChange,
-  type Change,
-  type ChangeResult,
-  type ConflictDraft,
-  type RecordState,
-} from '@lifeline/core';
+import { mergeChange, type Change, type ChangeResult, type ConflictDraft, type RecordState } from '@lifeline/core';
 import { findExistingChangeIds, recordChanges, type AcceptedChange } from '../db/changes';
 import type { Queryable } from '../db/database';
 import { enqueueForUpstream } from '../db/upstream';
@@ -87,7 +80,7 @@ export async function applyChanges(
     touched.add(key);
     for (const draft of outcome.conflicts) drafts.set(draft.id, draft);
     // Fold in what was stored (clamped), never a raw future stamp, or our own clock would run ahead.
-    for (const stamp of Object.values(change.stamps)) ctx.clock.receive(clampStamp(stamp, nowMs).stamp);
+    for (const stamp of outcome.writtenStamps) ctx.clock.receive(stamp);
 
     const result: ChangeResult = { changeId: change.changeId, status: outcome.status, version: outcome.record.version };
     if (outcome.conflicts.length > 0) result.conflictIds = outcome.conflicts.map((draft) => draft.id);

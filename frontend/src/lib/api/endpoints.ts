@@ -1,5 +1,14 @@
 /** Typed calls for each endpoint the app uses (DESIGN.md section 4). */
-import type { Change, ConflictView, PublicUser, PullResponse, PushResponse, Role, SyncRecord } from '@lifeline/core';
+import type {
+  Change,
+  ConflictView,
+  HistoryEntry,
+  PublicUser,
+  PullResponse,
+  PushResponse,
+  Role,
+  SyncRecord,
+} from '@lifeline/core';
 import type { ApiClient } from './client';
 
 export interface UserListItem extends PublicUser {
@@ -21,19 +30,7 @@ export interface SyncStatusResponse {
   upstream?: { state: string; lastSyncAt: string | null; pendingUp: number; lastError: string | null };
 }
 
-/** One accepted change to a record, as `GET /api/records/:type/:id/history` lists them (oldest first). */
-export interface HistoryEntry {
-  changeId: string;
-  op: 'upsert' | 'delete' | string;
-  fields: Record<string, unknown> | null;
-  author: string | null;
-  authorName: string | null;
-  origin: string | null;
-  clientTime: string | null;
-  receivedAt: string;
-  status: string;
-  version: number | null;
-}
+export type { HistoryEntry } from '@lifeline/core';
 
 export function endpoints(api: ApiClient) {
   return {

@@ -83,24 +83,12 @@ export function describeError(error: unknown): SyncErrorState {
 
 export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const result = await withSyncLock(options.lockName ?? 'lifeline-sync', () => syncLocked(options));
-  return (
-    result ?? {
-      ok: true,
-      skipped: true,
-      pushed: 0,
-      pulled: 0,
-      rejected: 0,
-      conflicts: 0,
-      error: null,
-      authRequired: false,
-    }
-  );
+  // Another tab or the service worker holds the lock and is syncing: nothing to do here.
+  return result ?? { ...emptyReport(), ok: true, skipped: true };
 }
 
-async function syncLocked(options: SyncOptions): Promise<SyncReport> {
-  const { db } = options;
-  const startedAt = new Date().toISOString();
-  const report: SyncReport = {
+function emptyReport(): SyncReport {
+  return {
     ok: false,
     skipped: false,
     pushed: 0,
@@ -110,6 +98,12 @@ async function syncLocked(options: SyncOptions): Promise<SyncReport> {
     error: null,
     authRequired: false,
   };
+}
+
+async function syncLocked(options: SyncOptions): Promise<SyncReport> {
+  const { db } = options;
+  const startedAt = new Date().toISOString();
+  const report = emptyReport();
   const progress: SyncProgress = { phase: 'push', pushed: 0, toPush: 0, pulled: 0 };
   await setMeta(db, 'lastAttemptAt', startedAt);
   try {
