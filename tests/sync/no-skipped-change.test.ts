@@ -3,29 +3,35 @@
  * processes on one database while a puller pages. With a plain
  * `seq > cursor` the puller would jump over a slow transaction's rows; here
  * it must end up with every record.
+ *
+ * The load runs on a cluster of its own whose transaction counter is moved to
+ * just below 100,000 first, so every run crosses a power of ten mid-load
+ * (99,999 → 100,000): a pull page sorted by the text form of the id ('100005'
+ * < '99990') cuts at the wrong rows, and that skip must show up here.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ApiClient, createUpdate, seedCommunity } from '../helpers/client';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { createCluster, nextPowerOfTen, type Cluster } from '../helpers/cluster';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 
-let database: TestDatabase;
+let cluster: Cluster;
+let databaseUrl: string;
 let servers: ServerProcess[] = [];
+/** The power of ten the load must cross. */
+let boundary: bigint;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  cluster = await createCluster();
+  databaseUrl = await cluster.createDatabase('lifeline_noskip');
   // Start both at once: the migration lock must make that safe.
-  servers = await Promise.all([
-    spawnServer({ DATABASE_URL: database.url }),
-    spawnServer({ DATABASE_URL: database.url }),
-  ]);
+  servers = await Promise.all([spawnServer({ DATABASE_URL: databaseUrl }), spawnServer({ DATABASE_URL: databaseUrl })]);
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.stop()));
-  await database?.drop();
+  await cluster?.destroy();
 });
 
 it('when many writers commit out of order across two instances, then a paging puller misses nothing', async () => {
@@ -39,9 +45,14 @@ it('when many writers commit out of order across two instances, then a paging pu
   const status = await Promise.all(servers.map((s) => new ApiClient(s.url).get('/api/sync/status', { cookie })));
   expect(status[0]!.body.serverId).toBe(status[1]!.body.serverId);
 
+  // Just below a power of ten: the stalled writer below takes an id under it,
+  // nearly all of the load's transactions land above it.
+  boundary = nextPowerOfTen((await cluster.currentTxId()) * 10n);
+  await cluster.burnTransactionIdsTo(boundary - 15n);
+
   // A writer that stalls mid-transaction (a paused instance, a slow disk): its
   // row takes its place in the sequence now but commits only after everyone else.
-  const slow = new pg.Client({ connectionString: database.url });
+  const slow = new pg.Client({ connectionString: databaseUrl });
   await slow.connect();
   const slowId = randomUUID();
   await slow.query('BEGIN');
@@ -94,8 +105,22 @@ it('when many writers commit out of order across two instances, then a paging pu
   await puller;
   while (await pullOnce(writers[pages % 2]!));
 
+  expect(await cluster.currentTxId()).toBeGreaterThan(boundary + 50n);
   expect(created.size).toBe(6 * (1 + 50 + 5 + 120 + 2) * 3 + 1);
   const missing = [...created].filter((id) => !seen.has(id));
   expect(missing).toEqual([]);
   expect(pages).toBeGreaterThan(10);
+
+  // A new device pulling everything from scratch, in small pages, sees it all too.
+  const fresh = new Set<string>();
+  let freshCursor: string | null = null;
+  for (let more = true; more;) {
+    const reply: {
+      body: { records: Array<{ entityType: string; entityId: string }>; cursor: string; hasMore: boolean };
+    } = await writers[0]!.post('/api/sync/pull', { clientId: 'fresh', cursor: freshCursor, limit: 100 }, { cookie });
+    for (const record of reply.body.records) if (record.entityType === 'update') fresh.add(record.entityId);
+    freshCursor = reply.body.cursor;
+    more = reply.body.hasMore;
+  }
+  expect([...created].filter((id) => !fresh.has(id))).toEqual([]);
 }, 120_000);

@@ -24,8 +24,8 @@ export async function catchUpIndex(db: Database): Promise<number> {
         POSITION_KEY,
       ]);
       const [txId, seq] = (position.rows[0]?.value ?? '0:0').split(':');
-      const { rows } = await tx.query<{ tx_id: string; seq: number }>(
-        `SELECT b.tx_id::text AS tx_id, b.seq,
+      const { rows } = await tx.query<{ index_tx_id: string; index_seq: number }>(
+        `SELECT b.tx_id::text AS index_tx_id, b.seq AS index_seq,
                 CASE WHEN b.entity_type IN ('document', 'update') THEN
                   assistant_index_record(b.community_id, b.entity_type, b.entity_id, b.fields, b.deleted_at, b.updated_at)
                 END
@@ -43,7 +43,7 @@ export async function catchUpIndex(db: Database): Promise<number> {
         await tx.query(
           `INSERT INTO server_meta (key, value) VALUES ($1, $2)
            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-          [POSITION_KEY, `${last.tx_id}:${last.seq}`],
+          [POSITION_KEY, `${last.index_tx_id}:${last.index_seq}`],
         );
       }
       const held =
@@ -52,7 +52,7 @@ export async function catchUpIndex(db: Database): Promise<number> {
           await tx.query<{ held: boolean }>(
             // Any record past what we indexed: held back by an older transaction, or visible since our read.
             `SELECT EXISTS (SELECT 1 FROM records WHERE (tx_id, seq) > ($1::xid8, $2::bigint)) AS held`,
-            [last?.tx_id ?? txId, last?.seq ?? Number(seq)],
+            [last?.index_tx_id ?? txId, last?.index_seq ?? Number(seq)],
           )
         ).rows[0]?.held === true;
       return { count: rows.length, held };

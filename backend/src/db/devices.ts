@@ -27,7 +27,7 @@ export async function insertDevice(
 
 export async function listDevices(db: Queryable, communityId: string): Promise<DeviceRow[]> {
   const { rows } = await db.query<DeviceRow>(
-    `SELECT ${COLUMNS} FROM devices WHERE community_id = $1 ORDER BY created_at, id`,
+    `SELECT ${COLUMNS} FROM devices d WHERE d.community_id = $1 ORDER BY d.created_at, d.id`,
     [communityId],
   );
   return rows;

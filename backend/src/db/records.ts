@@ -137,17 +137,20 @@ export async function pullAfter(
   options: { withMeta: boolean },
 ): Promise<PulledRow[]> {
   // Per-field authorship goes only to hubs; members' pulls skip reading and decoding it.
-  const { rows } = await db.query<RecordRow & { tx_id: string; seq: number }>(
-    `SELECT ${COLUMNS.replace(' meta,', ` CASE WHEN $5::boolean THEN meta END AS meta,`)}, tx_id::text AS tx_id, seq
-       FROM records
-      WHERE community_id = $1
-        AND (tx_id, seq) > ($2::xid8, $3::bigint)
-        AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY tx_id, seq
+  // The text form of tx_id must not be named tx_id: a bare name in ORDER BY means the output
+  // column, and '10000' < '9999' as text would cut the page at the wrong rows and skip some forever.
+  const { rows } = await db.query<RecordRow & { pull_tx_id: string; pull_seq: number }>(
+    `SELECT ${COLUMNS.replace(' meta,', ` CASE WHEN $5::boolean THEN meta END AS meta,`)},
+            r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
+       FROM records r
+      WHERE r.community_id = $1
+        AND (r.tx_id, r.seq) > ($2::xid8, $3::bigint)
+        AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY r.tx_id, r.seq
       LIMIT $4`,
     [communityId, after.txId, after.seq, limit, options.withMeta],
   );
-  return rows.map((row) => ({ record: toRecord(row), position: { txId: row.tx_id, seq: row.seq } }));
+  return rows.map((row) => ({ record: toRecord(row), position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
 }
 
 /** Every record of a community, in batches, for the NDJSON export (never all in memory). */
@@ -160,9 +163,10 @@ export async function* exportRecords(
   let afterId = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const { rows } = await db.query<RecordRow>(
-      `SELECT ${COLUMNS} FROM records
-        WHERE community_id = $1 AND (entity_type, entity_id) > ($2, $3::uuid)
-        ORDER BY entity_type, entity_id LIMIT $4`,
+      // Qualified: the bare entity_id would be COLUMNS' text output column, not the indexed uuid.
+      `SELECT ${COLUMNS} FROM records r
+        WHERE r.community_id = $1 AND (r.entity_type, r.entity_id) > ($2, $3::uuid)
+        ORDER BY r.entity_type, r.entity_id LIMIT $4`,
       [communityId, afterType, afterId, batchSize],
     );
     for (const row of rows) yield toRecord(row);

@@ -41,7 +41,7 @@ export async function findUserById(db: Queryable, id: string): Promise<UserRow |
 
 export async function listUsers(db: Queryable, communityId: string): Promise<UserRow[]> {
   const { rows } = await db.query<UserRow>(
-    `SELECT ${COLUMNS} FROM users WHERE community_id = $1 ORDER BY lower(display_name), id`,
+    `SELECT ${COLUMNS} FROM users u WHERE u.community_id = $1 ORDER BY lower(u.display_name), u.id`,
     [communityId],
   );
   return rows;
