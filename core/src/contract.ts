@@ -176,6 +176,8 @@ export interface ChangeResult {
   version?: number;
   conflictIds?: string[];
   clamped?: true;
+  /** Extension: server-set fields (createdBy, createdAt) the change carried; the server's values were kept. */
+  ignoredFields?: string[];
   error?: ApiErrorBody;
 }
 

@@ -20,7 +20,13 @@ import { isStamp } from './hlc';
 export type Writer = { kind: 'user'; role: Role } | { kind: 'hub' };
 
 export type ValidationResult =
-  { ok: true; change: Change } | { ok: false; changeId: string | null; error: ApiErrorBody };
+  | {
+      ok: true;
+      change: Change;
+      /** Server-set fields the change carried: dropped, the server's values stand (never a reason to reject). */
+      ignoredFields: string[];
+    }
+  | { ok: false; changeId: string | null; error: ApiErrorBody };
 
 function reject(raw: unknown, code: string, message: string): ValidationResult {
   const changeId =
@@ -70,11 +76,14 @@ export function validateChange(raw: unknown, writer: Writer): ValidationResult {
   }
 
   const fields = change.fields ?? {};
-  const written = change.op === 'delete' ? [DELETED_AT] : Object.keys(fields);
   if (change.op === 'delete' && Object.keys(fields).length > 0) {
     return reject(raw, 'invalid_change', 'a delete writes no fields');
   }
-  if (written.length === 0) return reject(raw, 'invalid_change', 'an upsert must write at least one field');
+  if (change.op === 'upsert' && Object.keys(fields).length === 0) {
+    return reject(raw, 'invalid_change', 'an upsert must write at least one field');
+  }
+  const ignoredFields = change.op === 'upsert' ? dropServerSetFields(change) : [];
+  const written = change.op === 'delete' ? [DELETED_AT] : Object.keys(fields);
 
   const schemas = FIELD_SCHEMAS[change.entityType];
   for (const field of written) {
@@ -87,9 +96,6 @@ export function validateChange(raw: unknown, writer: Writer): ValidationResult {
       // Own keys only: "__proto__" or "constructor" must not find Object.prototype's members.
       const schema = Object.hasOwn(schemas, field) ? schemas[field] : undefined;
       if (!schema) return reject(raw, 'unknown_field', `${change.entityType} has no field "${field}"`);
-      if (writer.kind !== 'hub' && (SERVER_SET_FIELDS as readonly string[]).includes(field)) {
-        return reject(raw, 'read_only_field', `${field} is set by the server`);
-      }
       const result = schema.safeParse(fields[field]);
       if (!result.success) {
         return reject(raw, 'invalid_field', `${field}: ${result.error.issues[0]?.message ?? 'invalid value'}`);
@@ -108,5 +114,22 @@ export function validateChange(raw: unknown, writer: Writer): ValidationResult {
   for (const [field, base] of Object.entries(change.base ?? {})) {
     if (base !== null && !isStamp(base)) return reject(raw, 'invalid_stamp', `base.${field}: not an HLC stamp or null`);
   }
-  return { ok: true, change };
+  return { ok: true, change, ignoredFields };
+}
+
+/**
+ * createdBy and createdAt are the server's to set (from the writer and the
+ * create stamp). A client that sends the whole record (an import, an older
+ * app) loses nothing for it: those fields are dropped with their stamps.
+ */
+function dropServerSetFields(change: Change): string[] {
+  const ignored: string[] = [];
+  for (const field of SERVER_SET_FIELDS) {
+    if (!change.fields || !Object.hasOwn(change.fields, field)) continue;
+    ignored.push(field);
+    delete change.fields[field];
+    delete change.stamps[field];
+    if (change.base) delete change.base[field];
+  }
+  return ignored;
 }

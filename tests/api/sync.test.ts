@@ -63,6 +63,46 @@ describe('push', () => {
     expect(body.record.stamps.title).toBe(change.stamps.title);
   });
 
+  it("when a create carries createdBy and createdAt, then it applies with the server's values in their place", async () => {
+    const whole = createUpdate('nodeV', {
+      kind: 'offer',
+      title: 'Generator to lend',
+      createdBy: 'someone-else',
+      createdAt: '2001-01-01T00:00:00.000Z',
+    });
+    const reply = await push(volunteer, [whole]);
+    expect(reply.body.results[0]).toMatchObject({
+      status: 'applied',
+      version: 1,
+      ignoredFields: ['createdBy', 'createdAt'],
+    });
+    const { body } = await volunteer.get(`/api/records/update/${whole.entityId}`);
+    expect(body.record.fields).toMatchObject({
+      title: 'Generator to lend',
+      createdBy: seeded.volunteer.user.id,
+      createdAt: new Date(Number(whole.stamps.title.slice(0, 15))).toISOString(),
+    });
+    expect(Object.keys(body.record.stamps)).toContain('createdBy');
+    // An edit that carries them again (a client sending the whole record) changes only what it may.
+    const again = edit(
+      'nodeV',
+      whole.entityId,
+      { title: 'Generator to lend (petrol)', createdBy: 'x', createdAt: '2030-01-01T00:00:00.000Z' },
+      { title: whole.stamps.title, createdBy: null, createdAt: null },
+    );
+    expect((await push(volunteer, [again])).body.results[0]).toMatchObject({ status: 'applied', version: 2 });
+    const after = (await volunteer.get(`/api/records/update/${whole.entityId}`)).body.record;
+    expect(after.fields).toMatchObject({ title: 'Generator to lend (petrol)', createdBy: seeded.volunteer.user.id });
+    expect(after.fields.createdAt).toBe(body.record.fields.createdAt);
+    // Only server-set fields, on a record that exists: accepted, nothing of it changes the record's fields.
+    const onlyServerSet = edit('nodeV', whole.entityId, { createdBy: 'x' }, { createdBy: null });
+    expect((await push(volunteer, [onlyServerSet])).body.results[0]).toMatchObject({
+      status: 'applied',
+      ignoredFields: ['createdBy'],
+    });
+    expect((await volunteer.get(`/api/records/update/${whole.entityId}`)).body.record.fields).toEqual(after.fields);
+  });
+
   it('when the same change is sent again, then it is a duplicate and nothing moves', async () => {
     const change = createUpdate('nodeV');
     await push(volunteer, [change]);
@@ -81,7 +121,6 @@ describe('push', () => {
     const missingTitle = createUpdate('nodeV', { kind: 'need' });
     const tooLong = createUpdate('nodeV', { kind: 'need', title: 'x'.repeat(201) });
     const document = { ...createUpdate('nodeV', { title: 'Guide' }), entityType: 'document' };
-    const serverField = createUpdate('nodeV', { kind: 'need', title: 'x', createdBy: 'someone-else' });
     const reply = await push(volunteer, [
       good,
       badField,
@@ -91,7 +130,6 @@ describe('push', () => {
       missingTitle,
       tooLong,
       document,
-      serverField,
       'not even an object',
     ]);
     const statuses = reply.body.results.map((r: { status: string; error?: { code: string } }) =>
@@ -106,10 +144,9 @@ describe('push', () => {
       'missing_required_fields',
       'invalid_field',
       'forbidden',
-      'read_only_field',
       'invalid_change',
     ]);
-    for (const rejected of [badField, noStamp, badStamp, unknownType, missingTitle, tooLong, document, serverField]) {
+    for (const rejected of [badField, noStamp, badStamp, unknownType, missingTitle, tooLong, document]) {
       expect((await volunteer.get(`/api/records/update/${rejected.entityId}`)).status).toBe(404);
     }
     // A rejected changeId was not stored: fixed and re-sent, it applies.

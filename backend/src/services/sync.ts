@@ -30,12 +30,17 @@ export async function push(
 ): Promise<PushResponse> {
   const results: ChangeResult[] = new Array<ChangeResult>(rawChanges.length);
   const valid: ChangeToApply[] = [];
+  const ignored = new Map<number, string[]>();
   const writer =
     principal.kind === 'hub' ? ({ kind: 'hub' } as const) : ({ kind: 'user', role: principal.role } as const);
   rawChanges.forEach((raw, index) => {
     const validation = validateChange(raw, writer);
-    if (validation.ok) valid.push({ change: validation.change, index });
-    else results[index] = { changeId: validation.changeId ?? '', status: 'rejected', error: validation.error };
+    if (validation.ok) {
+      valid.push({ change: validation.change, index });
+      if (validation.ignoredFields.length > 0) ignored.set(index, validation.ignoredFields);
+    } else {
+      results[index] = { changeId: validation.changeId ?? '', status: 'rejected', error: validation.error };
+    }
   });
 
   if (valid.length > 0) {
@@ -47,7 +52,10 @@ export async function push(
         clientId,
       }),
     );
-    for (const { index, result } of outcome.results) results[index] = result;
+    for (const { index, result } of outcome.results) {
+      const ignoredFields = ignored.get(index);
+      results[index] = ignoredFields && result.status !== 'rejected' ? { ...result, ignoredFields } : result;
+    }
     if (outcome.results.some(({ result }) => result.status !== 'rejected' && result.status !== 'duplicate')) {
       ctx.upstream?.kick();
     }
