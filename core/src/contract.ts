@@ -87,12 +87,29 @@ export const conflictFieldSchemas = {
   resolution: conflictResolutionSchema.nullable(),
 } as const;
 
+/**
+ * An scrypt hash as the servers write it (`scrypt$N$r$p$salt$key`), with cost
+ * bounds: a hub forwards hashes, and a hash with an absurd cost would make
+ * every sign-in against it hang or fail.
+ */
+export const passwordHashSchema = z
+  .string()
+  .max(512)
+  .regex(
+    /^scrypt\$(\d{4,7})\$(\d{1,2})\$(\d)\$[A-Za-z0-9+/=]{8,100}\$[A-Za-z0-9+/=]{16,200}$/,
+    'must be an scrypt hash',
+  )
+  .refine((hash) => {
+    const [, n, r, p] = hash.split('$').map(Number);
+    return n! >= 2 ** 14 && n! <= 2 ** 17 && (n! & (n! - 1)) === 0 && r! >= 1 && r! <= 16 && p! >= 1 && p! <= 4;
+  }, 'scrypt cost out of range');
+
 export const userFieldSchemas = {
   email: z.email().max(254),
   displayName: z.string().trim().min(1).max(100),
   role: z.enum(ROLES),
   disabled: z.boolean(),
-  passwordHash: z.string().max(512),
+  passwordHash: passwordHashSchema,
 } as const;
 
 export const FIELD_SCHEMAS: Record<EntityType, Record<string, z.ZodType>> = {
@@ -107,7 +124,7 @@ export const REQUIRED_ON_CREATE: Record<EntityType, readonly string[]> = {
   update: ['kind', 'title'],
   document: ['title'],
   conflict: ['entityType', 'entityId', 'field', 'status', 'values'],
-  user: ['email', 'displayName', 'role'],
+  user: ['email', 'displayName', 'role', 'passwordHash'],
 };
 
 export const DEFAULT_FIELDS: Record<EntityType, Record<string, unknown>> = {

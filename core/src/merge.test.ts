@@ -289,3 +289,91 @@ describe('convergence property', () => {
     );
   });
 });
+
+describe('sticky values: disabling an account wins a concurrent change', () => {
+  const USER_ID = '22222222-2222-4222-8222-222222222222';
+  const HASH = `scrypt$32768$8$1$${'A'.repeat(24)}$${'B'.repeat(44)}`;
+  const userWrite = (fields: Record<string, unknown>, stamp: Stamp, base: Record<string, Stamp | null> = {}) => ({
+    ...upsert(fields, stamp, base),
+    entityType: 'user',
+    entityId: USER_ID,
+  });
+  const account = apply(
+    null,
+    userWrite(
+      { email: 'a@x.example', displayName: 'A', role: 'volunteer', disabled: false, passwordHash: HASH },
+      s(1000),
+    ),
+  ).record;
+
+  it('when a disable arrives after a concurrent enable with a higher stamp, then disabled wins above both stamps', () => {
+    const enabled = apply(
+      account,
+      userWrite({ disabled: false, role: 'coordinator' }, s(3000, 'cloud'), { disabled: s(1000) }),
+    );
+    const disabled = apply(enabled.record, userWrite({ disabled: true }, s(2000, 'hub'), { disabled: s(1000) }));
+    expect(disabled.record.fields.disabled).toBe(true);
+    expect(disabled.record.stamps.disabled! > s(3000, 'cloud')).toBe(true);
+    expect(disabled.record.meta.disabled!.changeId).not.toBe(enabled.record.meta.disabled!.changeId);
+    expect(disabled.conflicts.map((c) => c.field)).toEqual(['disabled']);
+    expect(disabled.acceptedStamps).toEqual({ disabled: disabled.record.stamps.disabled });
+  });
+
+  it('when an enable arrives after a concurrent disable with a lower stamp, then it stays disabled and lifted', () => {
+    const disabled = apply(account, userWrite({ disabled: true }, s(2000, 'hub'), { disabled: s(1000) }));
+    const enabled = apply(disabled.record, userWrite({ disabled: false }, s(3000, 'cloud'), { disabled: s(1000) }));
+    expect(enabled.record.fields.disabled).toBe(true);
+    expect(enabled.record.stamps.disabled! > s(3000, 'cloud')).toBe(true);
+    expect(enabled.record.meta.disabled!.changeId).toBe(disabled.record.meta.disabled!.changeId);
+    expect(enabled.conflicts).toHaveLength(1);
+    // The enable that lost is kept in the conflict.
+    expect(enabled.conflicts[0]!.values.map((v) => v.value)).toContain(false);
+  });
+
+  it('when an enable saw the disable, then it re-enables as usual', () => {
+    const disabled = apply(account, userWrite({ disabled: true }, s(2000, 'hub'), { disabled: s(1000) }));
+    const enabled = apply(
+      disabled.record,
+      userWrite({ disabled: false }, s(2500, 'cloud'), { disabled: disabled.record.stamps.disabled! }),
+    );
+    expect(enabled.record.fields.disabled).toBe(false);
+    expect(enabled.conflicts).toEqual([]);
+  });
+
+  it('whatever the order three concurrent writes arrive in, every replica ends disabled with the same stamp', () => {
+    const writes = [
+      userWrite({ disabled: true }, s(2000, 'a'), { disabled: s(1000) }),
+      userWrite({ disabled: false }, s(2500, 'b'), { disabled: s(1000) }),
+      userWrite({ disabled: false }, s(2900, 'c'), { disabled: s(1000) }),
+    ];
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    const finals = orders.map((order) =>
+      order.reduce((record, index) => apply(record, writes[index]!).record, account),
+    );
+    for (const final of finals) {
+      expect(final.fields.disabled).toBe(true);
+      expect(final.stamps.disabled).toBe(finals[0]!.stamps.disabled);
+    }
+    // States merged by stamp alone (a hub pulling) agree with the op-based result.
+    expect(mergeRecordStates(apply(account, writes[2]!).record, finals[0]!).fields.disabled).toBe(true);
+  });
+
+  it('when two servers write a conflict record concurrently, then the stamps decide and no conflict is made of it', () => {
+    const conflictWrite = (fields: Record<string, unknown>, stamp: Stamp) => ({
+      ...upsert(fields, stamp),
+      entityType: 'conflict',
+    });
+    const fields = { entityType: 'update', entityId: ID, field: 'title', status: 'open', values: [] };
+    const atHub = apply(null, conflictWrite(fields, s(2000, 'hub'))).record;
+    const merged = apply(atHub, conflictWrite({ ...fields, values: [{ x: 1 }] }, s(2100, 'cloud')));
+    expect(merged.conflicts).toEqual([]);
+    expect(merged.record.fields.values).toEqual([{ x: 1 }]);
+  });
+});

@@ -69,12 +69,36 @@ export type MergeOutcome =
       clamped: boolean;
       /** Fields whose value changed (excluding server-filled defaults). */
       appliedFields: string[];
-      /** The stamp of each written field as stored (after any clamping). */
-      writtenStamps: Stamp[];
+      /** The change's stamps as this replica took them: clamped, or lifted where a sticky value won. */
+      acceptedStamps: Record<string, Stamp>;
     }
   | { ok: false; code: string; message: string };
 
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * Values that win a concurrent write whatever the stamps say: disabling an
+ * account beats a concurrent change to it (an admin at the hub and one at the
+ * cloud must not re-enable someone by racing). A write that saw the disable
+ * still overrides it as usual.
+ */
+const STICKY_VALUES: Partial<Record<EntityType, Record<string, unknown>>> = { user: { disabled: true } };
+
+/**
+ * Node id of stamps the merge itself makes (a sticky value lifted above the
+ * write it beat). No replica's clock uses it, so it can never equal a real
+ * write's stamp; every replica derives the same one from the same two stamps.
+ */
+export const MERGE_NODE_ID = 'zz-merge';
+
+/** The smallest stamp above `stamp` that no clock issues, the same on every replica. */
+export function liftedStamp(stamp: Stamp): Stamp {
+  const parsed = parseStamp(stamp)!;
+  const counter = parsed.counter + 1;
+  return counter > 99_999
+    ? formatStamp({ ms: parsed.ms + 1, counter: 0, nodeId: MERGE_NODE_ID })
+    : formatStamp({ ms: parsed.ms, counter, nodeId: MERGE_NODE_ID });
+}
 const CONFLICT_NAMESPACE = '6f0b8a2e-3c1d-4e5f-9a7b-2c4d6e8f0a1b';
 
 /** Same conflict found on two replicas gets one id: derived from both change ids and the field. */
@@ -175,13 +199,31 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
       lostFields += 1; // the very same write reached us by another path
       continue;
     }
-    if (currentStamp !== undefined && currentMeta && isConcurrent(write, currentStamp, currentMeta, currentValue)) {
+    // Conflict records are written by servers only: per-field last writer wins, never a conflict about a conflict.
+    const concurrent =
+      entityType !== 'conflict' &&
+      currentStamp !== undefined &&
+      currentMeta !== undefined &&
+      isConcurrent(write, currentStamp, currentMeta, currentValue);
+    if (concurrent) {
       conflicts.push(
         draftConflict(record, write.field, [
           { value: currentValue ?? null, stamp: currentStamp, meta: currentMeta },
           { value: write.value, stamp: write.stamp, meta },
         ]),
       );
+      const sticky = stickyOutcome(entityType, write, currentStamp, currentValue);
+      if (sticky) {
+        if (sticky.winner === 'write') {
+          setField(record, write.field, write.value, sticky.stamp, meta);
+          write.stamp = sticky.stamp;
+          appliedFields.push(write.field);
+        } else {
+          record.stamps[write.field] = sticky.stamp;
+          lostFields += 1;
+        }
+        continue;
+      }
     }
     if (currentStamp === undefined || compareStamps(write.stamp, currentStamp) > 0) {
       setField(record, write.field, write.value, write.stamp, meta);
@@ -214,7 +256,31 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     conflicts: dedupe(conflicts),
     clamped,
     appliedFields,
-    writtenStamps: writes.map((write) => write.stamp),
+    acceptedStamps: Object.fromEntries(writes.map((write) => [write.field, write.stamp])),
+  };
+}
+
+/**
+ * For a concurrent write to a sticky field where one side holds the sticky
+ * value: that side wins, stored with a stamp above both (so replicas that
+ * merge states by "higher stamp wins" keep it too). Null when the rule does
+ * not apply and the stamps decide.
+ */
+function stickyOutcome(
+  entityType: EntityType,
+  write: FieldWrite,
+  currentStamp: Stamp,
+  currentValue: unknown,
+): { winner: 'write' | 'current'; stamp: Stamp } | null {
+  const rules = STICKY_VALUES[entityType];
+  if (!rules || !Object.hasOwn(rules, write.field)) return null;
+  const stickyValue = rules[write.field];
+  const writeSticky = deepEqual(write.value, stickyValue);
+  if (writeSticky === deepEqual(currentValue, stickyValue)) return null;
+  const [winnerStamp, loserStamp] = writeSticky ? [write.stamp, currentStamp] : [currentStamp, write.stamp];
+  return {
+    winner: writeSticky ? 'write' : 'current',
+    stamp: compareStamps(winnerStamp, loserStamp) > 0 ? winnerStamp : liftedStamp(loserStamp),
   };
 }
 
@@ -317,7 +383,8 @@ function fillDefaults(
   }
 }
 
-function draftConflict(
+/** A conflict between the given sides of one field (sorted by stamp; its id from their change ids). */
+export function draftConflict(
   record: RecordState,
   field: string,
   sides: Array<{ value: unknown; stamp: Stamp; meta: FieldMeta }>,

@@ -37,7 +37,8 @@ function reject(raw: unknown, code: string, message: string): ValidationResult {
 }
 
 function mayWrite(writer: Writer, entityType: EntityType): string | null {
-  if (writer.kind === 'hub') return entityType === 'user' ? 'user records are managed through /api/users' : null;
+  // A hub forwards what was accepted there: its members' edits, its admins' account changes, its conflicts.
+  if (writer.kind === 'hub') return null;
   switch (entityType) {
     case 'update':
       return null;

@@ -1,5 +1,5 @@
 import session from 'express-session';
-import type { Database } from './database';
+import type { Database, Queryable } from './database';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
@@ -74,7 +74,7 @@ function expiry(sess: session.SessionData): string {
   return (expires ? new Date(expires) : new Date(Date.now() + DAY_MS)).toISOString();
 }
 
-export async function destroySessionsOfUser(db: Database, userId: string): Promise<void> {
+export async function destroySessionsOfUser(db: Queryable, userId: string): Promise<void> {
   await db.query(`DELETE FROM sessions WHERE user_id = $1`, [userId]);
 }
 

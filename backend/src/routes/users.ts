@@ -15,7 +15,7 @@ export function userRoutes(ctx: ServerContext): Router {
 
   router.post('/users', async (req, res) => {
     const admin = requireUser(req, 'admin');
-    const user = await createUser(ctx, admin.communityId, parse(newUserSchema, req.body));
+    const user = await createUser(ctx, admin.communityId, parse(newUserSchema, req.body), admin.userId);
     res.status(201).json({ user: publicUser(user) });
   });
 
@@ -26,7 +26,13 @@ export function userRoutes(ctx: ServerContext): Router {
 
   router.patch('/users/:id', async (req, res) => {
     const admin = requireUser(req, 'admin');
-    const user = await updateMember(ctx, admin.communityId, idParam(req), parse(userPatchSchema, req.body));
+    const user = await updateMember(
+      ctx,
+      admin.communityId,
+      idParam(req),
+      parse(userPatchSchema, req.body),
+      admin.userId,
+    );
     res.json({ user: memberView(user) });
   });
 

@@ -1,15 +1,17 @@
 /**
  * Apply validated changes inside one transaction: lock the entities, drop
- * duplicates, merge each change (pure), turn concurrent edits into conflict
- * records, then write records and the change log with one statement each.
+ * duplicates, merge each change (pure), bring accounts in line with changed
+ * user records, turn concurrent edits into conflict records, then write
+ * records and the change log with one statement each.
  */
-import { randomUUID } from 'node:crypto';
 import { mergeChange, type Change, type ChangeResult, type ConflictDraft, type RecordState } from '@lifeline/core';
+import type { ServerContext } from '../context';
 import { findExistingChangeIds, recordChanges, type AcceptedChange } from '../db/changes';
 import type { Queryable } from '../db/database';
-import { enqueueForUpstream } from '../db/upstream';
 import { keyOf, loadRecords, lockEntities, saveRecords, type EntityKey } from '../db/records';
-import type { ServerContext } from '../context';
+import { enqueueForUpstream } from '../db/upstream';
+import { projectAccounts } from './accounts';
+import { newConflicts } from './conflict-records';
 
 export interface ChangeToApply {
   change: Change;
@@ -48,7 +50,7 @@ export async function applyChanges(
   const touched = new Set<string>();
   const accepted: AcceptedChange[] = [];
   const results: ApplyOutcome['results'] = [];
-  const drafts = new Map<string, ConflictDraft>();
+  const drafts: ConflictDraft[] = [];
   const nowMs = Date.now();
 
   for (const { change, index } of items) {
@@ -78,16 +80,17 @@ export async function applyChanges(
     alreadySeen.add(change.changeId);
     records.set(key, outcome.record);
     touched.add(key);
-    for (const draft of outcome.conflicts) drafts.set(draft.id, draft);
+    drafts.push(...outcome.conflicts);
     // Fold in what was stored (clamped), never a raw future stamp, or our own clock would run ahead.
-    for (const stamp of outcome.writtenStamps) ctx.clock.receive(stamp);
+    for (const stamp of Object.values(outcome.acceptedStamps)) ctx.clock.receive(stamp);
 
     const result: ChangeResult = { changeId: change.changeId, status: outcome.status, version: outcome.record.version };
     if (outcome.conflicts.length > 0) result.conflictIds = outcome.conflicts.map((draft) => draft.id);
     if (outcome.clamped) result.clamped = true;
     results.push({ index, result });
     accepted.push({
-      change,
+      // The log keeps the stamps as stored: a hub forwards them, and the cloud must see the same clamped stamps.
+      change: { ...change, stamps: outcome.acceptedStamps },
       author: change.author ?? options.author,
       origin: change.origin ?? options.origin,
       clientId: options.clientId,
@@ -95,80 +98,20 @@ export async function applyChanges(
     });
   }
 
-  const conflictRecords = await newConflictRecords(ctx, tx, communityId, [...drafts.values()]);
-  for (const record of conflictRecords) records.set(keyOf(record), record);
+  const changedRecords = [...touched].map((key) => records.get(key)!);
+  drafts.push(...(await projectAccounts(ctx, tx, communityId, changedRecords, records)));
+  const conflicts = await newConflicts(ctx, tx, communityId, drafts, records);
+  for (const record of conflicts.records) records.set(keyOf(record), record);
 
-  await saveRecords(tx, communityId, [...[...touched].map((key) => records.get(key)!), ...conflictRecords]);
-  await recordChanges(tx, communityId, accepted);
+  await saveRecords(tx, communityId, [...changedRecords, ...conflicts.records]);
+  const logged = [...accepted, ...conflicts.changes];
+  await recordChanges(tx, communityId, logged);
   if (ctx.config.mode === 'hub') {
     await enqueueForUpstream(
       tx,
       communityId,
-      accepted.map(({ change }) => change.changeId),
+      logged.map(({ change }) => change.changeId),
     );
   }
-  return { results, conflictsCreated: conflictRecords.length, records };
-}
-
-/** Conflict records for drafts not recorded yet (the same conflict found twice is one record). */
-async function newConflictRecords(
-  ctx: ServerContext,
-  tx: Queryable,
-  communityId: string,
-  drafts: ConflictDraft[],
-): Promise<RecordState[]> {
-  if (drafts.length === 0) return [];
-  const draftKeys = drafts.map((draft) => ({ entityType: 'conflict', entityId: draft.id }));
-  await lockEntities(tx, communityId, draftKeys);
-  const existing = await loadRecords(tx, communityId, draftKeys);
-  return drafts
-    .filter((draft) => !existing.has(keyOf({ entityType: 'conflict', entityId: draft.id })))
-    .map((draft) => conflictRecord(ctx, draft));
-}
-
-export function conflictRecord(ctx: ServerContext, draft: ConflictDraft): RecordState {
-  const fields: Record<string, unknown> = {
-    entityType: draft.entityType,
-    entityId: draft.entityId,
-    field: draft.field,
-    status: 'open',
-    values: draft.values,
-    resolvedBy: null,
-    resolvedAt: null,
-    resolution: null,
-  };
-  const stamp = ctx.clock.now();
-  const stamps: Record<string, string> = {};
-  const meta: RecordState['meta'] = {};
-  for (const name of Object.keys(fields)) {
-    stamps[name] = stamp;
-    meta[name] = { changeId: null, author: 'server', origin: ctx.serverId, clientTime: null, base: null };
-  }
-  return { entityType: 'conflict', entityId: draft.id, fields, stamps, meta, deletedAt: null, version: 1 };
-}
-
-/** Stamps of every field of a record: a server change "that saw everything" uses them as its base. */
-export function seenEverything(record: RecordState | null): Record<string, string | null> {
-  return record ? { ...record.stamps } : {};
-}
-
-/** A change written by this server (resolutions, user profiles), stamped with its own clock. */
-export function serverChange(
-  ctx: ServerContext,
-  target: { entityType: string; entityId: string },
-  write: { op: 'upsert'; fields: Record<string, unknown> } | { op: 'delete' },
-  base: Record<string, string | null>,
-): Change {
-  const written = write.op === 'delete' ? ['deletedAt'] : Object.keys(write.fields);
-  const stamp = ctx.clock.now();
-  return {
-    changeId: randomUUID(),
-    entityType: target.entityType,
-    entityId: target.entityId,
-    op: write.op,
-    ...(write.op === 'upsert' ? { fields: write.fields } : {}),
-    stamps: Object.fromEntries(written.map((field) => [field, stamp])),
-    base,
-    clientTime: new Date().toISOString(),
-  };
+  return { results, conflictsCreated: conflicts.records.length, records };
 }

@@ -1,5 +1,6 @@
 /** Coordinators list open conflicts and resolve them; a resolution is a new change that wins by stamp. */
 import {
+  roleAtLeast,
   conflictResolutionSchema,
   DELETED_AT,
   FIELD_SCHEMAS,
@@ -10,9 +11,12 @@ import {
 } from '@lifeline/core';
 import type { ServerContext } from '../context';
 import { keyOf, listRecordsOfType, loadRecords, lockEntities } from '../db/records';
-import { badRequest, conflict, notFound } from '../errors';
+import type { Queryable } from '../db/database';
+import { findUserByEmail, lockEmails } from '../db/users';
+import { badRequest, conflict, forbidden, notFound } from '../errors';
 import type { Principal } from '../principal';
-import { applyChanges, seenEverything, serverChange } from './apply-changes';
+import { applyChanges } from './apply-changes';
+import { seenEverything, serverChange } from './server-changes';
 import { toWire } from './sync';
 
 export function toConflictView(record: RecordState): ConflictView {
@@ -59,6 +63,7 @@ export async function resolveConflict(
     const view = toConflictView(conflictRecord);
     if (view.status === 'resolved') throw conflict('already_resolved', 'this conflict has already been resolved');
     if (!isEntityType(view.entityType)) throw notFound('conflicted record');
+    if (view.entityType === 'user') await checkAccountResolution(tx, principal, view, resolution);
 
     const targetKey = { entityType: view.entityType, entityId: view.entityId };
     const target = (await loadRecords(tx, communityId, [targetKey])).get(keyOf(targetKey)) ?? null;
@@ -88,6 +93,28 @@ export async function resolveConflict(
   });
   ctx.metrics.conflicts.inc({ event: 'resolved' });
   return result;
+}
+
+/**
+ * Accounts are admins' business. An email conflict is settled by giving the
+ * held account an email nobody else signs in with, or by removing it.
+ */
+async function checkAccountResolution(
+  tx: Queryable,
+  principal: Principal & { kind: 'user' },
+  view: ConflictView,
+  resolution: ConflictResolution,
+): Promise<void> {
+  if (!roleAtLeast(principal.role, 'admin')) throw forbidden('conflicts about accounts are settled by an admin');
+  if (view.field !== 'email' || !('value' in resolution) || typeof resolution.value !== 'string') return;
+  await lockEmails(tx, [resolution.value]);
+  const holder = await findUserByEmail(tx, resolution.value);
+  if (holder && holder.id !== view.entityId) {
+    throw conflict(
+      'email_taken',
+      'another account signs in with this email: choose a different one or remove this account',
+    );
+  }
 }
 
 /** What the resolution writes to the conflicted record. */

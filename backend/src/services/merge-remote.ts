@@ -3,28 +3,16 @@
  * higher stamp wins (commutative, idempotent), so the hub converges with the
  * cloud whatever order things arrive in. Records pulled are never queued
  * upstream again, and unchanged ones are not rewritten (no echo to browsers).
+ * Accounts follow the user records that came down.
  */
-import {
-  deepEqual,
-  isEntityType,
-  mergeRecordStates,
-  userFieldSchemas,
-  type RecordState,
-  type SyncRecord,
-} from '@lifeline/core';
-import { z } from 'zod';
+import { deepEqual, isEntityType, mergeRecordStates, type RecordState, type SyncRecord } from '@lifeline/core';
 import type { ServerContext } from '../context';
+import { recordChanges } from '../db/changes';
 import type { Queryable } from '../db/database';
 import { keyOf, loadRecords, lockEntities, saveRecords } from '../db/records';
-import { upsertUserFromCloud } from '../db/users';
-
-const cloudUserSchema = z.object({
-  email: userFieldSchemas.email,
-  displayName: userFieldSchemas.displayName,
-  role: userFieldSchemas.role,
-  disabled: userFieldSchemas.disabled,
-  passwordHash: userFieldSchemas.passwordHash,
-});
+import { enqueueForUpstream } from '../db/upstream';
+import { projectAccounts } from './accounts';
+import { newConflicts } from './conflict-records';
 
 export type RemoteRecord = SyncRecord & { meta?: RecordState['meta'] };
 
@@ -54,11 +42,20 @@ export async function mergeRemoteRecords(
     if (before && deepEqual(before.stamps, merged.stamps) && before.deletedAt === merged.deletedAt) continue;
     local.set(keyOf(record), merged);
     changed.push(merged);
-    if (merged.entityType === 'user') {
-      const profile = cloudUserSchema.safeParse(merged.fields);
-      if (profile.success) await upsertUserFromCloud(tx, { id: merged.entityId, communityId, ...profile.data });
-    }
   }
   await saveRecords(tx, communityId, changed);
+
+  // Accounts that came down may share an email with one made here during the outage.
+  const drafts = await projectAccounts(ctx, tx, communityId, changed, local);
+  const conflicts = await newConflicts(ctx, tx, communityId, drafts, local);
+  if (conflicts.records.length > 0) {
+    await saveRecords(tx, communityId, conflicts.records);
+    await recordChanges(tx, communityId, conflicts.changes);
+    await enqueueForUpstream(
+      tx,
+      communityId,
+      conflicts.changes.map(({ change }) => change.changeId),
+    );
+  }
   return changed.length;
 }

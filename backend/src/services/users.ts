@@ -1,16 +1,20 @@
-/** Communities, first-run setup, members and their synced `user` records. */
+/**
+ * Communities, first-run setup and members. An account is written as its
+ * synced `user` record (a change like any other, so a hub forwards it to the
+ * cloud); the sign-in row follows from the record (services/accounts.ts).
+ */
 import { randomUUID } from 'node:crypto';
-import { mergeChange, ROLES, type PublicUser, type Role } from '@lifeline/core';
+import { ROLES, type PublicUser, type RecordState } from '@lifeline/core';
 import { z } from 'zod';
 import type { ServerContext } from '../context';
 import { countUsers, insertCommunity, lockSetup, type Community } from '../db/communities';
 import type { Queryable } from '../db/database';
-import { keyOf, loadRecords, saveRecords } from '../db/records';
-import { destroySessionsOfUser } from '../db/sessions';
+import { keyOf, loadRecords, lockEntities } from '../db/records';
 import * as users from '../db/users';
 import { hashPassword } from '../domain/secrets';
-import { conflict, notFound } from '../errors';
-import { seenEverything, serverChange } from './apply-changes';
+import { AppError, conflict, notFound } from '../errors';
+import { applyChanges } from './apply-changes';
+import { seenEverything, serverChange } from './server-changes';
 
 export const emailSchema = z.email('a valid email address').max(254);
 export const passwordSchema = z.string().min(8, 'at least 8 characters').max(200);
@@ -56,39 +60,77 @@ export function publicUser(user: users.UserRow): PublicUser {
   };
 }
 
-/** Admin-facing view: the public user plus whether the account is disabled. */
+/**
+ * Admin-facing view: the public user, whether the account is disabled, and
+ * (extension) whether another account holds its email for sign-in.
+ */
 export function memberView(user: users.UserRow) {
-  return { ...publicUser(user), disabled: user.disabled, createdAt: user.createdAt };
+  return { ...publicUser(user), disabled: user.disabled, createdAt: user.createdAt, duplicateEmail: user.held };
 }
 
 type NewUser = z.infer<typeof newUserSchema>;
+type NewAccount = Omit<NewUser, 'password'> & { passwordHash: string };
+
+/**
+ * Write fields of one user record as a change by `actor`, then read the
+ * account it produced. The entity is locked before it is read, so two admins
+ * editing one person at once are a sequence, not a conflict.
+ */
+async function writeUserRecord(
+  ctx: ServerContext,
+  tx: Queryable,
+  communityId: string,
+  actor: string,
+  userId: string,
+  fields: Record<string, unknown>,
+): Promise<users.UserRow> {
+  const key = { entityType: 'user', entityId: userId };
+  await lockEntities(tx, communityId, [key]);
+  const current: RecordState | null = (await loadRecords(tx, communityId, [key])).get(keyOf(key)) ?? null;
+  const change = serverChange(ctx, key, { op: 'upsert', fields }, seenEverything(current));
+  const outcome = await applyChanges(ctx, tx, [{ change, index: 0 }], {
+    communityId,
+    author: actor,
+    origin: ctx.serverId,
+    clientId: `admin:${actor}`,
+  });
+  const result = outcome.results[0]?.result;
+  if (result?.status === 'rejected') {
+    throw new AppError(400, result.error?.code ?? 'invalid_user', result.error?.message ?? 'account not accepted');
+  }
+  const account = await users.findUserById(tx, userId);
+  if (!account) throw new Error(`account ${userId} was not written`);
+  return account;
+}
 
 async function createUserIn(
   ctx: ServerContext,
   tx: Queryable,
   communityId: string,
-  input: NewUser,
+  input: NewAccount,
+  actor?: string,
 ): Promise<users.UserRow> {
-  const created = await users.insertUser(tx, {
-    id: randomUUID(),
-    communityId,
+  await users.lockEmails(tx, [input.email]);
+  if (await users.emailTaken(tx, input.email))
+    throw conflict('email_taken', 'an account with this email already exists');
+  const id = randomUUID();
+  return writeUserRecord(ctx, tx, communityId, actor ?? id, id, {
     email: input.email,
     displayName: input.displayName,
     role: input.role,
-    passwordHash: await hashPassword(input.password),
+    disabled: false,
+    passwordHash: input.passwordHash,
   });
-  if (!created) throw conflict('email_taken', 'an account with this email already exists');
-  await mirrorUserRecord(ctx, tx, created);
-  return created;
 }
 
 /** First run: the community and its first admin, only while no user exists at all. */
 export async function setup(ctx: ServerContext, input: z.infer<typeof setupSchema>): Promise<users.UserRow> {
+  const passwordHash = await hashPassword(input.password);
   return ctx.db.transaction(async (tx) => {
     await lockSetup(tx);
     if ((await countUsers(tx)) > 0) throw conflict('already_set_up', 'this server is already set up: sign in instead');
     const community = await insertCommunity(tx, randomUUID(), input.community);
-    return createUserIn(ctx, tx, community.id, { ...input, role: 'admin' });
+    return createUserIn(ctx, tx, community.id, { ...input, role: 'admin', passwordHash });
   });
 }
 
@@ -96,15 +138,22 @@ export async function createCommunity(
   ctx: ServerContext,
   input: z.infer<typeof newCommunitySchema>,
 ): Promise<{ community: Community; user: users.UserRow }> {
+  const passwordHash = await hashPassword(input.admin.password);
   return ctx.db.transaction(async (tx) => {
     const community = await insertCommunity(tx, randomUUID(), input.name);
-    const user = await createUserIn(ctx, tx, community.id, { ...input.admin, role: 'admin' });
+    const user = await createUserIn(ctx, tx, community.id, { ...input.admin, role: 'admin', passwordHash });
     return { community, user };
   });
 }
 
-export async function createUser(ctx: ServerContext, communityId: string, input: NewUser): Promise<users.UserRow> {
-  return ctx.db.transaction((tx) => createUserIn(ctx, tx, communityId, input));
+export async function createUser(
+  ctx: ServerContext,
+  communityId: string,
+  input: NewUser,
+  actor: string,
+): Promise<users.UserRow> {
+  const passwordHash = await hashPassword(input.password);
+  return ctx.db.transaction((tx) => createUserIn(ctx, tx, communityId, { ...input, passwordHash }, actor));
 }
 
 export async function updateMember(
@@ -112,58 +161,30 @@ export async function updateMember(
   communityId: string,
   userId: string,
   patch: z.infer<typeof userPatchSchema>,
+  actor: string,
 ): Promise<users.UserRow> {
-  const updated = await ctx.db.transaction(async (tx) => {
+  const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
+  return ctx.db.transaction(async (tx) => {
     const before = await users.findUserById(tx, userId);
     if (!before || before.communityId !== communityId) throw notFound('user');
-    const after = await users.updateUser(tx, communityId, userId, {
+    const wanted: Record<string, unknown> = {
       displayName: patch.displayName,
       role: patch.role,
       disabled: patch.disabled,
-      passwordHash: patch.password ? await hashPassword(patch.password) : undefined,
-    });
-    if (!after) throw notFound('user');
-    if (before.role === 'admin' && !before.disabled && (after.role !== 'admin' || after.disabled)) {
-      if ((await users.countActiveAdmins(tx, communityId)) === 0) {
+      passwordHash,
+    };
+    const current: Record<string, unknown> = { ...before };
+    const fields = Object.fromEntries(
+      Object.entries(wanted).filter(([field, value]) => value !== undefined && value !== current[field]),
+    );
+    if (Object.keys(fields).length === 0) return before;
+    const staysActiveAdmin = (patch.role ?? before.role) === 'admin' && !(patch.disabled ?? before.disabled);
+    if (before.role === 'admin' && !before.disabled && !staysActiveAdmin) {
+      if ((await users.countActiveAdmins(tx, communityId, { excluding: userId })) === 0) {
         throw conflict('last_admin', 'a community needs at least one active admin');
       }
     }
-    await mirrorUserRecord(ctx, tx, after);
-    return after;
+    // Sessions end in the same transaction when the account is disabled or its password changes.
+    return writeUserRecord(ctx, tx, communityId, actor, userId, fields);
   });
-  if (updated.disabled || patch.password) await destroySessionsOfUser(ctx.db, userId);
-  return updated;
-}
-
-/**
- * Keep the synced `user` record equal to the account: profile fields for
- * every member, the password hash for hubs (toWire hides it from others).
- */
-async function mirrorUserRecord(ctx: ServerContext, tx: Queryable, user: users.UserRow): Promise<void> {
-  const key = { entityType: 'user', entityId: user.id };
-  const current = (await loadRecords(tx, user.communityId, [key])).get(keyOf(key)) ?? null;
-  const profile: Record<string, unknown> = {
-    email: user.email,
-    displayName: user.displayName,
-    role: user.role,
-    disabled: user.disabled,
-    passwordHash: user.passwordHash,
-  };
-  const changed = Object.fromEntries(
-    Object.entries(profile).filter(([field, value]) => current?.fields[field] !== value),
-  );
-  if (Object.keys(changed).length === 0) return;
-  const change = serverChange(ctx, key, { op: 'upsert', fields: changed }, seenEverything(current));
-  const outcome = mergeChange(current, change, {
-    author: 'server',
-    origin: ctx.serverId,
-    nowMs: Date.now(),
-    clampFutureStamps: false,
-  });
-  if (!outcome.ok) throw new Error(`user record for ${user.id} rejected: ${outcome.message}`);
-  await saveRecords(tx, user.communityId, [outcome.record]);
-}
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
 }
