@@ -27,6 +27,12 @@ export interface FieldMeta {
   base: Stamp | null;
   /** Set for values the server filled in as defaults: overwriting them is never a conflict. */
   isDefault?: true;
+  /**
+   * Other stamps this same write has carried: the one its writer sent before
+   * a server clamped it, the one it had before a sticky value was lifted. A
+   * later write whose base names one of them saw this value.
+   */
+  formerStamps?: Stamp[];
   /** On the deletedAt field: what the deleter saw of each field, when it said so. */
   seen?: Record<string, Stamp | null>;
 }
@@ -71,6 +77,8 @@ export type MergeOutcome =
       appliedFields: string[];
       /** The change's stamps as this replica took them: clamped, or lifted where a sticky value won. */
       acceptedStamps: Record<string, Stamp>;
+      /** Its base with former stamps rewritten to the stamps they became (what a hub forwards). */
+      acceptedBase: Record<string, Stamp | null> | undefined;
     }
   | { ok: false; code: string; message: string };
 
@@ -142,6 +150,21 @@ interface FieldWrite {
   value: unknown;
   stamp: Stamp;
   base: Stamp | null;
+  /** Stamps the write carried before this merge changed it (clamped, lifted). */
+  formerStamps: Stamp[];
+}
+
+/** Whether a value is the one a writer saw: its stamp now, or one it carried before. */
+function isStampOf(stamp: Stamp | null | undefined, value: { stamp: Stamp; meta?: FieldMeta }): boolean {
+  if (stamp === null || stamp === undefined) return false;
+  return stamp === value.stamp || (value.meta?.formerStamps?.includes(stamp) ?? false);
+}
+
+/** A base that names a value by a former stamp is rewritten to its stamp now, so every replica reads it alike. */
+function normalizeBase(record: RecordState | null, field: string, base: Stamp | null): Stamp | null {
+  const currentStamp = record?.stamps[field];
+  if (base === null || currentStamp === undefined) return base;
+  return isStampOf(base, { stamp: currentStamp, meta: record!.meta[field] }) ? currentStamp : base;
 }
 
 /**
@@ -162,8 +185,20 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     const result = ctx.clampFutureStamps ? clampStamp(rawStamp, ctx.nowMs) : { stamp: rawStamp, clamped: false };
     clamped ||= result.clamped;
     const written = field === DELETED_AT && value !== null && change.op === 'delete' ? stampTime(result.stamp) : value;
-    writes.push({ field, value: written, stamp: result.stamp, base: change.base?.[field] ?? null });
+    writes.push({
+      field,
+      value: written,
+      stamp: result.stamp,
+      base: normalizeBase(current, field, change.base?.[field] ?? null),
+      formerStamps: result.clamped ? [rawStamp] : [],
+    });
   }
+  const seen =
+    change.op === 'delete' && change.base
+      ? Object.fromEntries(
+          Object.entries(change.base).map(([field, base]) => [field, normalizeBase(current, field, base ?? null)]),
+        )
+      : undefined;
 
   if (isCreate && change.op === 'upsert') {
     const missing = REQUIRED_ON_CREATE[entityType].filter((field) => !(field in source));
@@ -176,12 +211,13 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     }
   }
 
-  const writerMeta = (base: Stamp | null): FieldMeta => ({
+  const writerMeta = (base: Stamp | null, formerStamps: Stamp[] = []): FieldMeta => ({
     changeId: change.changeId,
     author: change.author ?? ctx.author,
     origin: change.origin ?? ctx.origin,
     clientTime: change.clientTime,
     base,
+    ...(formerStamps.length > 0 ? { formerStamps } : {}),
   });
 
   const conflicts: ConflictDraft[] = [];
@@ -189,8 +225,8 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
   let lostFields = 0;
 
   for (const write of writes) {
-    const meta = writerMeta(write.base);
-    if (write.field === DELETED_AT && change.op === 'delete' && change.base) meta.seen = { ...change.base };
+    const meta = writerMeta(write.base, write.formerStamps);
+    if (write.field === DELETED_AT && seen) meta.seen = seen;
     const currentStamp = record.stamps[write.field];
     const currentMeta = record.meta[write.field];
     const currentValue = write.field === DELETED_AT ? record.deletedAt : record.fields[write.field];
@@ -215,10 +251,17 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
       const sticky = stickyOutcome(entityType, write, currentStamp, currentValue);
       if (sticky) {
         if (sticky.winner === 'write') {
+          if (sticky.stamp !== write.stamp) meta.formerStamps = [...(meta.formerStamps ?? []), write.stamp];
           setField(record, write.field, write.value, sticky.stamp, meta);
           write.stamp = sticky.stamp;
           appliedFields.push(write.field);
         } else {
+          if (sticky.stamp !== currentStamp) {
+            record.meta[write.field] = {
+              ...currentMeta!,
+              formerStamps: [...(currentMeta!.formerStamps ?? []), currentStamp!],
+            };
+          }
           record.stamps[write.field] = sticky.stamp;
           lostFields += 1;
         }
@@ -233,7 +276,7 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     }
   }
 
-  conflicts.push(...deleteConflicts(current, record, change, writes, writerMeta));
+  conflicts.push(...deleteConflicts(current, record, change, writes, seen, writerMeta));
 
   if (isCreate && change.op === 'upsert') fillDefaults(record, entityType, writes, ctx, writerMeta);
 
@@ -257,6 +300,11 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     clamped,
     appliedFields,
     acceptedStamps: Object.fromEntries(writes.map((write) => [write.field, write.stamp])),
+    acceptedBase:
+      seen ??
+      (change.base
+        ? { ...change.base, ...Object.fromEntries(writes.map((write) => [write.field, write.base])) }
+        : undefined),
   };
 }
 
@@ -284,10 +332,19 @@ function stickyOutcome(
   };
 }
 
+/**
+ * Did neither writer see the other's value? A base names exactly the value
+ * its writer saw. A base that is merely newer proves nothing: the writer saw
+ * some later value, which may itself never have seen this one (a hub's write
+ * arriving after two edits in sequence at the cloud). So only exact
+ * knowledge counts as seen; anything else with a different value is kept as
+ * a conflict, never dropped.
+ */
 function isConcurrent(write: FieldWrite, currentStamp: Stamp, currentMeta: FieldMeta, currentValue: unknown): boolean {
   if (currentMeta.isDefault) return false;
-  const incomingSawCurrent = write.base !== null && compareStamps(write.base, currentStamp) >= 0;
-  const currentSawIncoming = currentMeta.base !== null && compareStamps(currentMeta.base, write.stamp) >= 0;
+  const incomingSawCurrent = isStampOf(write.base, { stamp: currentStamp, meta: currentMeta });
+  const currentSawIncoming =
+    currentMeta.base !== null && (currentMeta.base === write.stamp || write.formerStamps.includes(currentMeta.base));
   if (incomingSawCurrent || currentSawIncoming) return false;
   if (write.field === DELETED_AT)
     return (write.value === null) !== (currentValue === null || currentValue === undefined);
@@ -305,6 +362,7 @@ function deleteConflicts(
   after: RecordState,
   change: Change,
   writes: FieldWrite[],
+  seen: Record<string, Stamp | null> | undefined,
   writerMeta: (base: Stamp | null) => FieldMeta,
 ): ConflictDraft[] {
   if (!before) return [];
@@ -312,11 +370,11 @@ function deleteConflicts(
   if (change.op === 'delete') {
     const deleteWrite = writes[0]!;
     if (before.deletedAt !== null) return [];
-    const seenByDeleter = deleterSaw(change.base ?? {}, deleteWrite.stamp);
+    const seenByDeleter = deleterSaw(seen ?? {}, deleteWrite.stamp);
     for (const [field, stamp] of Object.entries(before.stamps)) {
       const meta = before.meta[field];
-      if (field === DELETED_AT || !meta || meta.isDefault || meta.changeId === null || seenByDeleter(field, stamp))
-        continue;
+      if (field === DELETED_AT || !meta || meta.isDefault || meta.changeId === null) continue;
+      if (seenByDeleter(field, { stamp, meta })) continue;
       drafts.push(
         draftConflict(after, DELETED_AT, [
           { value: null, stamp, meta },
@@ -330,11 +388,15 @@ function deleteConflicts(
   const deleteStamp = before.stamps[DELETED_AT];
   const deleteMeta = before.meta[DELETED_AT];
   if (before.deletedAt === null || !deleteStamp || !deleteMeta) return [];
-  const editorSawDelete =
-    (change.base?.[DELETED_AT] ?? null) !== null && compareStamps(change.base![DELETED_AT], deleteStamp) >= 0;
+  const editorSawDelete = isStampOf(normalizeBase(before, DELETED_AT, change.base?.[DELETED_AT] ?? null), {
+    stamp: deleteStamp,
+    meta: deleteMeta,
+  });
   if (editorSawDelete || writes.some((w) => w.field === DELETED_AT)) return [];
   const seenByDeleter = deleterSaw(deleteMeta.seen ?? {}, deleteStamp);
-  const unseen = writes.filter((write) => !seenByDeleter(write.field, write.stamp));
+  const unseen = writes.filter(
+    (write) => !seenByDeleter(write.field, { stamp: write.stamp, meta: { formerStamps: write.formerStamps } }),
+  );
   if (unseen.length === 0) return [];
   const latest = unseen.reduce((a, b) => (compareStamps(a.stamp, b.stamp) >= 0 ? a : b));
   drafts.push(
@@ -346,14 +408,15 @@ function deleteConflicts(
   return drafts;
 }
 
-/** Did the deleter see this field write? By its own word when it gave one, else by stamp order. */
+/**
+ * Did the deleter see this field write? By its own word when it gave one
+ * (exactly that value), else by stamp order (an older client that sent no
+ * field stamps with its delete).
+ */
 function deleterSaw(seen: Record<string, Stamp | null>, deleteStamp: Stamp) {
-  return (field: string, stamp: Stamp): boolean => {
-    if (field in seen && field !== DELETED_AT) {
-      const sawStamp = seen[field] ?? null;
-      return sawStamp !== null && compareStamps(sawStamp, stamp) >= 0;
-    }
-    return compareStamps(stamp, deleteStamp) < 0;
+  return (field: string, value: { stamp: Stamp; meta?: Pick<FieldMeta, 'formerStamps'> }): boolean => {
+    if (field in seen && field !== DELETED_AT) return isStampOf(seen[field] ?? null, value as { stamp: Stamp });
+    return compareStamps(value.stamp, deleteStamp) < 0;
   };
 }
 

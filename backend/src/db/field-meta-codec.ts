@@ -8,7 +8,13 @@
 import type { FieldMeta } from '@lifeline/core';
 
 type Writer = [changeId: string | null, author: string | null, origin: string | null, clientTime: string | null];
-type PackedField = [writer: number, base: string | null, isDefault?: 0 | 1, seen?: Record<string, string | null>];
+type PackedField = [
+  writer: number,
+  base: string | null,
+  isDefault?: 0 | 1,
+  seen?: Record<string, string | null> | null,
+  formerStamps?: string[],
+];
 
 export interface PackedMeta {
   w: Writer[];
@@ -27,8 +33,10 @@ export function packMeta(meta: Record<string, FieldMeta>): PackedMeta {
       index.set(key, position);
     }
     const packed: PackedField = [position, m.base];
-    if (m.isDefault || m.seen) packed.push(m.isDefault ? 1 : 0);
-    if (m.seen) packed.push(m.seen);
+    const former = m.formerStamps && m.formerStamps.length > 0 ? m.formerStamps : undefined;
+    if (m.isDefault || m.seen || former) packed.push(m.isDefault ? 1 : 0);
+    if (m.seen || former) packed.push(m.seen ?? null);
+    if (former) packed.push(former);
     fields[field] = packed;
   }
   return { w: writers, f: fields };
@@ -41,11 +49,12 @@ export function unpackMeta(stored: unknown): Record<string, FieldMeta> {
     return (stored as Record<string, FieldMeta> | null) ?? {};
   }
   const meta: Record<string, FieldMeta> = {};
-  for (const [field, [position, base, isDefault, seen]] of Object.entries(packed.f)) {
+  for (const [field, [position, base, isDefault, seen, formerStamps]] of Object.entries(packed.f)) {
     const [changeId, author, origin, clientTime] = packed.w[position] ?? [null, null, null, null];
     const m: FieldMeta = { changeId, author, origin, clientTime, base };
     if (isDefault === 1) m.isDefault = true;
     if (seen) m.seen = seen;
+    if (formerStamps && formerStamps.length > 0) m.formerStamps = formerStamps;
     meta[field] = m;
   }
   return meta;

@@ -89,8 +89,12 @@ export async function applyChanges(
     if (outcome.clamped) result.clamped = true;
     results.push({ index, result });
     accepted.push({
-      // The log keeps the stamps as stored: a hub forwards them, and the cloud must see the same clamped stamps.
-      change: { ...change, stamps: outcome.acceptedStamps },
+      // The log keeps stamps and bases as taken here: a hub forwards them, and the cloud must read them alike.
+      change: {
+        ...change,
+        stamps: outcome.acceptedStamps,
+        ...(outcome.acceptedBase ? { base: outcome.acceptedBase } : {}),
+      },
       author: change.author ?? options.author,
       origin: change.origin ?? options.origin,
       clientId: options.clientId,
