@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // The chaos harness drives the PWA's own sync code ($lib) as simulated browsers.
+        resolve: { alias: { $lib: fileURLToPath(new URL('./frontend/src/lib', import.meta.url)) } },
         test: {
           name: 'server',
           include: ['core/src/**/*.test.ts', 'backend/src/**/*.test.ts', 'tests/**/*.test.ts'],

@@ -193,6 +193,8 @@ export interface ChangeResult {
   version?: number;
   conflictIds?: string[];
   clamped?: true;
+  /** Extension: the stamps as stored, when they differ from those sent (clamped): the writer keeps these. */
+  stamps?: Record<string, string>;
   /** Extension: server-set fields (createdBy, createdAt) the change carried; the server's values were kept. */
   ignoredFields?: string[];
   error?: ApiErrorBody;

@@ -147,6 +147,23 @@ describe('mergeChange', () => {
     expect(edited.record.fields.title).toBe('Late edit');
   });
 
+  it('when an edit arrives before the create it followed, then it is kept and the create completes the record', () => {
+    const create = upsert({ kind: 'need', title: 'Water' }, s(1000, 'c'));
+    const editAfter = upsert({ title: 'Water, 40 L', status: 'in_progress' }, s(2000, 'e'), {
+      title: s(1000, 'c'),
+      status: s(1000, 'c'),
+    });
+    const early = apply(null, editAfter);
+    expect(early.status).toBe('applied');
+    expect(early.record.fields).toEqual({ title: 'Water, 40 L', status: 'in_progress' });
+    const completed = apply(early.record, create);
+    const inOrder = apply(apply(null, create).record, editAfter);
+    expect(completed.record.fields).toEqual(inOrder.record.fields);
+    expect(completed.record.stamps).toEqual(inOrder.record.stamps);
+    expect(completed.conflicts).toEqual([]);
+    expect(completed.record.fields).toMatchObject({ kind: 'need', title: 'Water, 40 L', createdBy: 'user-1' });
+  });
+
   it('derives one conflict id from the pair of change ids, whatever their order', () => {
     expect(conflictIdFor('a', 'b', ID, 'title')).toBe(conflictIdFor('b', 'a', ID, 'title'));
     expect(conflictIdFor('a', 'b', ID, 'title')).not.toBe(conflictIdFor('a', 'b', ID, 'body'));

@@ -64,6 +64,13 @@ export interface MergeContext {
   nowMs: number;
   /** Set by servers; browsers overlaying their own outbox skip clamping. */
   clampFutureStamps: boolean;
+  /**
+   * The stamp a clamped write gets: the server's own clock, so every clamped
+   * write is unique (writes from one fast device in one batch must not all
+   * become the same stamp). Without it, the clamp keeps the writer's counter
+   * and node id (pure tests).
+   */
+  clampedStamp?: () => Stamp;
 }
 
 export type MergeOutcome =
@@ -154,6 +161,22 @@ interface FieldWrite {
   formerStamps: Stamp[];
 }
 
+/**
+ * Which of two writes to a field wins: the higher stamp; two different writes
+ * that carry the same stamp (a broken or forged clock) are ordered by change
+ * id, so every replica still picks the same one.
+ */
+function outranks(
+  stamp: Stamp,
+  changeId: string | null | undefined,
+  other: Stamp,
+  otherChangeId: string | null | undefined,
+) {
+  const byStamp = compareStamps(stamp, other);
+  if (byStamp !== 0) return byStamp > 0;
+  return (changeId ?? '') > (otherChangeId ?? '');
+}
+
 /** Whether a value is the one a writer saw: its stamp now, or one it carried before. */
 function isStampOf(stamp: Stamp | null | undefined, value: { stamp: Stamp; meta?: FieldMeta }): boolean {
   if (stamp === null || stamp === undefined) return false;
@@ -173,16 +196,25 @@ function normalizeBase(record: RecordState | null, field: string, base: Stamp | 
  */
 export function mergeChange(current: RecordState | null, change: Change, ctx: MergeContext): MergeOutcome {
   const entityType = change.entityType as EntityType;
-  const isCreate = current === null || Object.keys(current.stamps).length === 0;
+  const isNew = current === null || Object.keys(current.stamps).length === 0;
   const record: RecordState = current ? structuredClone(current) : emptyRecord(entityType, change.entityId);
 
   let clamped = false;
   const writes: FieldWrite[] = [];
   const source =
     change.op === 'delete' ? { [DELETED_AT]: stampTime(change.stamps[DELETED_AT]!) } : (change.fields ?? {});
+  // One clamped stamp per stamp sent: the fields of one change keep sharing one stamp.
+  const clampedOnce = new Map<Stamp, Stamp>();
+  const clamp = (raw: Stamp): { stamp: Stamp; clamped: boolean } => {
+    if (!ctx.clampFutureStamps) return { stamp: raw, clamped: false };
+    const result = clampStamp(raw, ctx.nowMs);
+    if (!result.clamped || !ctx.clampedStamp) return result;
+    if (!clampedOnce.has(raw)) clampedOnce.set(raw, ctx.clampedStamp());
+    return { stamp: clampedOnce.get(raw)!, clamped: true };
+  };
   for (const [field, value] of Object.entries(source)) {
     const rawStamp = change.stamps[field]!;
-    const result = ctx.clampFutureStamps ? clampStamp(rawStamp, ctx.nowMs) : { stamp: rawStamp, clamped: false };
+    const result = clamp(rawStamp);
     clamped ||= result.clamped;
     const written = field === DELETED_AT && value !== null && change.op === 'delete' ? stampTime(result.stamp) : value;
     writes.push({
@@ -200,15 +232,23 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
         )
       : undefined;
 
-  if (isCreate && change.op === 'upsert') {
-    const missing = REQUIRED_ON_CREATE[entityType].filter((field) => !(field in source));
-    if (missing.length > 0) {
-      return {
-        ok: false,
-        code: 'missing_required_fields',
-        message: `a new ${entityType} needs ${missing.join(', ')}`,
-      };
-    }
+  // A create writes the required fields having seen nothing. An edit can reach a server before the
+  // create does (its writer saw the record at another server): it is kept, and the record stays
+  // incomplete until the create arrives and fills in the defaults.
+  const required = REQUIRED_ON_CREATE[entityType];
+  const sawNothing = writes.every((write) => write.base === null);
+  const isCreate =
+    change.op === 'upsert' &&
+    sawNothing &&
+    (isNew || required.some((field) => record.stamps[field] === undefined)) &&
+    required.every((field) => field in source);
+  if (isNew && change.op === 'upsert' && sawNothing && !isCreate) {
+    const missing = required.filter((field) => !(field in source));
+    return {
+      ok: false,
+      code: 'missing_required_fields',
+      message: `a new ${entityType} needs ${missing.join(', ')}`,
+    };
   }
 
   const writerMeta = (base: Stamp | null, formerStamps: Stamp[] = []): FieldMeta => ({
@@ -231,7 +271,7 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     const currentMeta = record.meta[write.field];
     const currentValue = write.field === DELETED_AT ? record.deletedAt : record.fields[write.field];
 
-    if (currentStamp === write.stamp) {
+    if (currentStamp === write.stamp && (currentMeta?.changeId ?? change.changeId) === change.changeId) {
       lostFields += 1; // the very same write reached us by another path
       continue;
     }
@@ -268,7 +308,7 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
         continue;
       }
     }
-    if (currentStamp === undefined || compareStamps(write.stamp, currentStamp) > 0) {
+    if (currentStamp === undefined || outranks(write.stamp, change.changeId, currentStamp, currentMeta?.changeId)) {
       setField(record, write.field, write.value, write.stamp, meta);
       appliedFields.push(write.field);
     } else {
@@ -278,7 +318,7 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
 
   conflicts.push(...deleteConflicts(current, record, change, writes, seen, writerMeta));
 
-  if (isCreate && change.op === 'upsert') fillDefaults(record, entityType, writes, ctx, writerMeta);
+  if (isCreate) fillDefaults(record, entityType, writes, ctx, writerMeta);
 
   record.version += 1;
   const conflictFieldNames = new Set(conflicts.map((c) => c.field));
@@ -490,7 +530,11 @@ export function mergeRecordStates(local: RecordState | null, remote: RecordState
   if (!local) return structuredClone(remote);
   const merged = structuredClone(local);
   for (const [field, stamp] of Object.entries(remote.stamps)) {
-    if (compareStamps(stamp, merged.stamps[field]) > 0) {
+    const localStamp = merged.stamps[field];
+    if (
+      localStamp === undefined ||
+      outranks(stamp, remote.meta[field]?.changeId, localStamp, merged.meta[field]?.changeId)
+    ) {
       const value = field === DELETED_AT ? remote.deletedAt : remote.fields[field];
       setField(merged, field, structuredClone(value), stamp, remote.meta[field] ?? emptyMeta());
     }

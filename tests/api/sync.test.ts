@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { formatStamp } from '@lifeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, createUpdate, edit, remove, seedCommunity, stamp } from '../helpers/client';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -186,6 +187,27 @@ describe('push', () => {
     const honest = edit('nodeV', change.entityId, { title: 'Honest' }, { title: body.record.stamps.title });
     await push(volunteer, [honest]);
     expect((await volunteer.get(`/api/records/update/${change.entityId}`)).body.record.fields.title).toBe('Honest');
+  });
+
+  it('when a device hours ahead edits its own write again in the same batch, then both apply in order, each with its own stamp', async () => {
+    const ahead = Date.now() + 3 * 60 * 60 * 1000;
+    // An HLC's counter restarts at 0 each new millisecond: two edits a few ms apart differ only in ms.
+    const at = (ms: number) => formatStamp({ ms, counter: 0, nodeId: 'nodeFast' });
+    const created = createUpdate('nodeFast', { kind: 'need', title: 'First' });
+    created.stamps = { kind: at(ahead), title: at(ahead) };
+    const again = edit('nodeFast', created.entityId, { title: 'Second' }, { title: created.stamps.title });
+    again.stamps = { title: at(ahead + 5) };
+    const reply = await push(volunteer, [created, again]);
+    expect(reply.body.results.map((r: { status: string }) => r.status)).toEqual(['applied', 'applied']);
+    // The device is told what was stored, so its copy does not keep a stamp that outranks everyone.
+    const [first, second] = reply.body.results as Array<{ stamps: Record<string, string> }>;
+    expect(first!.stamps.title).not.toBe(second!.stamps.title);
+    const { record } = (await volunteer.get(`/api/records/update/${created.entityId}`)).body;
+    expect(record).toMatchObject({ fields: { title: 'Second' }, version: 2 });
+    expect(record.stamps.title).toBe(second!.stamps.title);
+    // A re-send is a duplicate that names the stored stamps again.
+    const resent = await push(volunteer, [again]);
+    expect(resent.body.results[0]).toMatchObject({ status: 'duplicate', stamps: second!.stamps });
   });
 });
 

@@ -2,17 +2,18 @@
 import type { Change, ChangeResult, HistoryEntry } from '@lifeline/core';
 import type { Queryable } from './database';
 
-export async function findExistingChangeIds(
+/** Changes already accepted here, with the stamps they were taken with (a re-send is told them again). */
+export async function findExistingChanges(
   tx: Queryable,
   communityId: string,
   changeIds: string[],
-): Promise<Set<string>> {
-  if (changeIds.length === 0) return new Set();
-  const { rows } = await tx.query<{ change_id: string }>(
-    `SELECT change_id::text AS change_id FROM changes WHERE community_id = $1 AND change_id = ANY($2::uuid[])`,
+): Promise<Map<string, Record<string, string>>> {
+  if (changeIds.length === 0) return new Map();
+  const { rows } = await tx.query<{ change_id: string; stamps: Record<string, string> }>(
+    `SELECT change_id::text AS change_id, stamps FROM changes WHERE community_id = $1 AND change_id = ANY($2::uuid[])`,
     [communityId, changeIds],
   );
-  return new Set(rows.map((row) => row.change_id));
+  return new Map(rows.map((row) => [row.change_id, row.stamps]));
 }
 
 export interface AcceptedChange {

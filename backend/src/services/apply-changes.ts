@@ -4,9 +4,16 @@
  * user records, turn concurrent edits into conflict records, then write
  * records and the change log with one statement each.
  */
-import { mergeChange, type Change, type ChangeResult, type ConflictDraft, type RecordState } from '@lifeline/core';
+import {
+  deepEqual,
+  mergeChange,
+  type Change,
+  type ChangeResult,
+  type ConflictDraft,
+  type RecordState,
+} from '@lifeline/core';
 import type { ServerContext } from '../context';
-import { findExistingChangeIds, recordChanges, type AcceptedChange } from '../db/changes';
+import { findExistingChanges, recordChanges, type AcceptedChange } from '../db/changes';
 import type { Queryable } from '../db/database';
 import { keyOf, loadRecords, lockEntities, saveRecords, type EntityKey } from '../db/records';
 import { enqueueForUpstream } from '../db/upstream';
@@ -41,7 +48,7 @@ export async function applyChanges(
   const { communityId } = options;
   const keys: EntityKey[] = items.map(({ change }) => change);
   await lockEntities(tx, communityId, keys);
-  const alreadySeen = await findExistingChangeIds(
+  const alreadySeen = await findExistingChanges(
     tx,
     communityId,
     items.map(({ change }) => change.changeId),
@@ -56,8 +63,11 @@ export async function applyChanges(
   for (const { change, index } of items) {
     const key = keyOf(change);
     const current = records.get(key) ?? null;
-    if (alreadySeen.has(change.changeId)) {
-      results.push({ index, result: { changeId: change.changeId, status: 'duplicate', version: current?.version } });
+    const taken = alreadySeen.get(change.changeId);
+    if (taken) {
+      const result: ChangeResult = { changeId: change.changeId, status: 'duplicate', version: current?.version };
+      if (!deepEqual(taken, change.stamps)) result.stamps = taken;
+      results.push({ index, result });
       continue;
     }
     const outcome = mergeChange(current, change, {
@@ -65,6 +75,7 @@ export async function applyChanges(
       origin: change.origin ?? options.origin,
       nowMs,
       clampFutureStamps: true,
+      clampedStamp: () => ctx.clock.now(),
     });
     if (!outcome.ok) {
       results.push({
@@ -77,7 +88,7 @@ export async function applyChanges(
       });
       continue;
     }
-    alreadySeen.add(change.changeId);
+    alreadySeen.set(change.changeId, outcome.acceptedStamps);
     records.set(key, outcome.record);
     touched.add(key);
     drafts.push(...outcome.conflicts);
@@ -87,6 +98,8 @@ export async function applyChanges(
     const result: ChangeResult = { changeId: change.changeId, status: outcome.status, version: outcome.record.version };
     if (outcome.conflicts.length > 0) result.conflictIds = outcome.conflicts.map((draft) => draft.id);
     if (outcome.clamped) result.clamped = true;
+    // The writer's copy must carry what the server stored, or a clamped stamp would outrank everyone there.
+    if (!deepEqual(outcome.acceptedStamps, change.stamps)) result.stamps = outcome.acceptedStamps;
     results.push({ index, result });
     accepted.push({
       // The log keeps stamps and bases as taken here: a hub forwards them, and the cloud must read them alike.

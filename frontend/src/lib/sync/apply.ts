@@ -5,6 +5,7 @@
 import { compareStamps, DELETED_AT, HybridLogicalClock, type ChangeResult, type SyncRecord } from '@lifeline/core';
 import { getMetaIn, setMetaIn, type LifelineDb, type OutboxEntry } from '$lib/db';
 import { applyChange } from './overlay';
+import { wallClockOf } from './wall-clock';
 
 /**
  * Per-field merge by stamp, so a page from an older server state (e.g. after
@@ -39,7 +40,7 @@ export async function applyPullPage(db: LifelineDb, records: SyncRecord[], curso
   // Fold the newest stamp seen into our clock so our next edit sorts after it.
   const clientId = await getMetaIn(tx, 'clientId');
   if (highest && clientId) {
-    const clock = new HybridLogicalClock(clientId, Date.now, (await getMetaIn(tx, 'hlc')) ?? null);
+    const clock = new HybridLogicalClock(clientId, wallClockOf(db), (await getMetaIn(tx, 'hlc')) ?? null);
     writes.push(setMetaIn(tx, 'hlc', clock.receive(highest)));
   }
   writes.push(setMetaIn(tx, 'cursor', cursor));
@@ -86,7 +87,11 @@ export async function settlePush(db: LifelineDb, batch: OutboxEntry[], results: 
     if (result.status === 'conflict' || (result.conflictIds?.length ?? 0) > 0) outcome.conflicts += 1;
     const key: [string, string] = [entry.change.entityType, entry.change.entityId];
     const current = await tx.objectStore('records').get(key);
-    await tx.objectStore('records').put(applyChange(current ?? null, entry.change, entry.userId));
+    // Keep what the server stored: a clamped stamp (this device's clock runs ahead) must not outrank others here.
+    const accepted = result.stamps
+      ? { ...entry.change, stamps: { ...entry.change.stamps, ...result.stamps } }
+      : entry.change;
+    await tx.objectStore('records').put(applyChange(current ?? null, accepted, entry.userId));
   }
   await tx.done;
   return outcome;

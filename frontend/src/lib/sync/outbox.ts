@@ -8,6 +8,7 @@
  */
 import { DELETED_AT, HybridLogicalClock, type Change, type EntityType } from '@lifeline/core';
 import { getMetaIn, setMetaIn, type LifelineDb, type OutboxEntry } from '$lib/db';
+import { wallClockOf } from './wall-clock';
 
 export interface FieldWrite {
   entityType: EntityType;
@@ -36,10 +37,11 @@ async function enqueue(
     clientId = crypto.randomUUID();
     await setMetaIn(tx, 'clientId', clientId);
   }
-  const clock = new HybridLogicalClock(clientId, Date.now, (await getMetaIn(tx, 'hlc')) ?? null);
+  const wallClock = wallClockOf(db);
+  const clock = new HybridLogicalClock(clientId, wallClock, (await getMetaIn(tx, 'hlc')) ?? null);
   const stamp = clock.now();
   await setMetaIn(tx, 'hlc', stamp);
-  const change = build(stamp, new Date().toISOString());
+  const change = build(stamp, new Date(wallClock()).toISOString());
   const entry: OutboxEntry = { change, userId };
   await tx.objectStore('outbox').add(entry);
   await tx.done;

@@ -7,6 +7,7 @@ import {
   compareStamps,
   DEFAULT_FIELDS,
   DELETED_AT,
+  REQUIRED_ON_CREATE,
   stampTime,
   type Change,
   type EntityType,
@@ -93,7 +94,19 @@ export function overlayRecord(server: SyncRecord | undefined, pending: PendingCh
   return { ...record, pendingFields: [...pendingFields], localOnly: !server };
 }
 
-/** All records of one type with the outbox laid over them; deleted ones are left out. */
+/**
+ * An edit can reach a server before the record's create does (it was made at
+ * another server); until the create arrives the record lacks its required
+ * fields, and no screen shows it.
+ */
+export function isComplete(record: SyncRecord): boolean {
+  // Password hashes never reach browsers: an account is complete without one.
+  return (REQUIRED_ON_CREATE[record.entityType] ?? []).every(
+    (field) => field === 'passwordHash' || record.fields[field] !== undefined,
+  );
+}
+
+/** All records of one type with the outbox laid over them; deleted and incomplete ones are left out. */
 export function overlayAll(
   records: SyncRecord[],
   pending: PendingChange[],
@@ -111,11 +124,11 @@ export function overlayAll(
   for (const record of records) {
     const view = overlayRecord(record, byId.get(record.entityId) ?? []);
     byId.delete(record.entityId);
-    if (view && (options.includeDeleted || view.deletedAt === null)) result.push(view);
+    if (view && isComplete(view) && (options.includeDeleted || view.deletedAt === null)) result.push(view);
   }
   for (const changes of byId.values()) {
     const view = overlayRecord(undefined, changes);
-    if (view && (options.includeDeleted || view.deletedAt === null)) result.push(view);
+    if (view && isComplete(view) && (options.includeDeleted || view.deletedAt === null)) result.push(view);
   }
   return result;
 }
