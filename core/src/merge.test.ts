@@ -7,6 +7,7 @@ import {
   conflictIdFor,
   deepEqual,
   mergeChange,
+  mergeAliasStamps,
   mergeRecordStates,
   type ConflictDraft,
   type MergeContext,
@@ -398,5 +399,58 @@ describe('sticky values: disabling an account wins a concurrent change', () => {
     const merged = apply(atHub, conflictWrite({ ...fields, values: [{ x: 1 }] }, s(2100, 'cloud')));
     expect(merged.conflicts).toEqual([]);
     expect(merged.record.fields.values).toEqual([{ x: 1 }]);
+  });
+});
+
+describe('mergeAliasStamps: one write clamped differently at two servers', () => {
+  const base = apply(null, upsert({ kind: 'need', title: 'T' }, s(1000))).record;
+  const ids = { w: '00000000-0000-4000-8000-00000000aaaa', x: '00000000-0000-4000-8000-00000000bbbb' };
+  const write = (id: string, title: string, stamp: Stamp, seen: Stamp) => ({
+    ...upsert({ title }, stamp, { title: seen }),
+    changeId: id,
+  });
+  const ctxLite = { author: 'u', origin: 'o', nowMs: ctx.nowMs };
+
+  it('when the write is still the value, then it takes the higher stamp and remembers the other', () => {
+    const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
+    const here = apply(base, w).record;
+    const next = mergeAliasStamps(here, { ...w, stamps: { title: s(3000, 'hub') } }, w.stamps, ctxLite)!;
+    expect(next.stamps.title).toBe(s(3000, 'hub'));
+    expect(next.meta.title!.formerStamps).toContain(s(2000, 'cloud'));
+    expect(next.version).toBe(here.version);
+    // Told the lower one again: only remembered.
+    const lower = mergeAliasStamps(next, { ...w, stamps: { title: s(2000, 'cloud') } }, w.stamps, ctxLite);
+    expect(lower).toBeNull();
+  });
+
+  it('when a concurrent write beat it here but its other stamp outranks that write, then it becomes the value', () => {
+    const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
+    const x = write(ids.x, 'X', s(2500, 'x'), s(1000));
+    const here = apply(apply(base, w).record, x).record;
+    expect(here.fields.title).toBe('X');
+    const next = mergeAliasStamps(here, { ...w, stamps: { title: s(3000, 'hub') } }, w.stamps, ctxLite)!;
+    expect(next.fields.title).toBe('W');
+    expect(next.stamps.title).toBe(s(3000, 'hub'));
+  });
+
+  it('when a write that saw it beat it here, then that write stays, lifted above the other stamp', () => {
+    const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
+    const y = write(ids.x, 'Y', s(2500, 'y'), s(2000, 'cloud'));
+    const here = apply(apply(base, w).record, y).record;
+    const next = mergeAliasStamps(here, { ...w, stamps: { title: s(3000, 'hub') } }, w.stamps, ctxLite)!;
+    expect(next.fields.title).toBe('Y');
+    expect(next.stamps.title! > s(3000, 'hub')).toBe(true);
+    // A hub holding the write under its own stamp takes this state by stamp alone.
+    const atHub = apply(base, { ...w, stamps: { title: s(3000, 'hub') } }).record;
+    expect(mergeRecordStates(atHub, next).fields.title).toBe('Y');
+  });
+
+  it('when the other stamp is still too far ahead, then it is remembered, never adopted', () => {
+    const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
+    const here = apply(base, w).record;
+    const raw = s(ctx.nowMs + 60 * 60 * 1000, 'device');
+    const next = mergeAliasStamps(here, { ...w, stamps: { title: raw } }, w.stamps, ctxLite)!;
+    expect(next.stamps.title).toBe(s(2000, 'cloud'));
+    expect(next.meta.title!.formerStamps).toEqual([raw]);
   });
 });

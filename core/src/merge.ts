@@ -536,13 +536,98 @@ export function mergeRecordStates(local: RecordState | null, remote: RecordState
       outranks(stamp, remote.meta[field]?.changeId, localStamp, merged.meta[field]?.changeId)
     ) {
       const value = field === DELETED_AT ? remote.deletedAt : remote.fields[field];
-      setField(merged, field, structuredClone(value), stamp, remote.meta[field] ?? emptyMeta());
+      const meta = structuredClone(remote.meta[field] ?? emptyMeta());
+      setField(merged, field, structuredClone(value), stamp, withAliases(meta, local.meta[field], localStamp));
+    } else if (localStamp !== stamp) {
+      merged.meta[field] = withAliases(merged.meta[field], remote.meta[field], stamp) ?? merged.meta[field]!;
     }
   }
   merged.version = Math.max(local.version, remote.version);
   return merged;
 }
 
+/**
+ * One write accepted at two servers (a device that moved, a hub forwarding
+ * what the device also sent to the cloud) can carry two clamped stamps. Where
+ * both copies meet, the kept one remembers the other's, so a base naming
+ * either still counts as having seen it.
+ */
+export function withAliases<M extends FieldMeta | undefined>(
+  kept: M,
+  other: FieldMeta | undefined,
+  otherStamp: Stamp | undefined,
+): M {
+  if (!kept || !other || !otherStamp || kept.changeId === null || kept.changeId !== other.changeId) return kept;
+  const aliases = new Set([...(kept.formerStamps ?? []), ...(other.formerStamps ?? []), otherStamp]);
+  return { ...kept, formerStamps: [...aliases].sort() };
+}
+
 function emptyMeta(): FieldMeta {
   return { changeId: null, author: null, origin: null, clientTime: null, base: null };
+}
+
+/**
+ * A write this replica already took comes again under other stamps: another
+ * server clamped it differently (a device that moved between the hub and the
+ * cloud re-sent it), or the device re-sent its raw stamps. Every replica must
+ * end with the same winner holding the highest stamp, whoever clamped first:
+ *
+ * - still the field's value here: keep it, under the higher stamp;
+ * - beaten here by a write that saw it: that write stays, lifted above;
+ * - beaten here by a concurrent write it now outranks: it becomes the value.
+ *
+ * A stamp still too far ahead is remembered (a base may name it), never
+ * adopted. The record's version does not move: this is no new change.
+ * Returns null when nothing changes.
+ */
+export function mergeAliasStamps(
+  record: RecordState,
+  change: Change,
+  taken: Record<string, Stamp>,
+  ctx: Pick<MergeContext, 'author' | 'origin' | 'nowMs'>,
+): RecordState | null {
+  let next: RecordState | null = null;
+  for (const [field, alias] of Object.entries(change.stamps)) {
+    const own = taken[field];
+    const stamp = record.stamps[field];
+    const meta = record.meta[field];
+    if (!own || !stamp || !meta || alias === own) continue;
+    const usable = !clampStamp(alias, ctx.nowMs).clamped;
+    next ??= structuredClone(record);
+    if (meta.changeId === change.changeId) {
+      if (usable && compareStamps(alias, stamp) > 0) {
+        next.stamps[field] = alias;
+        next.meta[field] = withAliases(
+          { ...meta, formerStamps: meta.formerStamps?.filter((s) => s !== alias) },
+          meta,
+          stamp,
+        );
+      } else {
+        next.meta[field] = withAliases(meta, meta, alias);
+      }
+      continue;
+    }
+    if (!usable || compareStamps(alias, stamp) <= 0) continue;
+    const currentSawIt = meta.base !== null && (meta.base === own || meta.base === alias);
+    if (currentSawIt) {
+      next.stamps[field] = liftedStamp(alias);
+      next.meta[field] = { ...meta, formerStamps: [...(meta.formerStamps ?? []), stamp] };
+    } else {
+      const value =
+        field === DELETED_AT
+          ? change.op === 'delete'
+            ? stampTime(alias)
+            : change.fields?.[field]
+          : change.fields?.[field];
+      setField(next, field, structuredClone(value ?? null), alias, {
+        changeId: change.changeId,
+        author: change.author ?? ctx.author,
+        origin: change.origin ?? ctx.origin,
+        clientTime: change.clientTime,
+        base: change.base?.[field] ?? null,
+        formerStamps: [own],
+      });
+    }
+  }
+  return next && !deepEqual(next, record) ? next : null;
 }

@@ -55,7 +55,8 @@ export class SimulatedBrowser {
   };
   private db!: LifelineDb;
   private readonly cookies: Record<ServerSide, string> = { cloud: '', hub: '' };
-  private lastAnsweredBatch: Change[] | null = null;
+  /** The last batch a server answered, and which side it was: a replay there must be all duplicates. */
+  private lastAnsweredBatch: { side: ServerSide; changes: Change[] } | null = null;
   private signedInAt: Record<ServerSide, boolean> = { cloud: false, hub: false };
 
   constructor(
@@ -168,7 +169,8 @@ export class SimulatedBrowser {
 
   /** Send the last answered batch again, raw: every change in it must come back `duplicate`. */
   async replay(): Promise<void> {
-    const batch = this.lastAnsweredBatch;
+    // Another server may never have seen the batch yet: replays go where it was answered.
+    const batch = this.lastAnsweredBatch?.side === this.side ? this.lastAnsweredBatch.changes : null;
     if (!batch || !this.signedInAt[this.side]) return;
     this.ledger.replays += 1;
     try {
@@ -215,7 +217,7 @@ export class SimulatedBrowser {
           list.push(result.status);
           this.ledger.answers.set(result.changeId, list);
         }
-        if (!clientId.startsWith('replay-')) this.lastAnsweredBatch = changes;
+        if (!clientId.startsWith('replay-')) this.lastAnsweredBatch = { side: this.side, changes };
         return response;
       },
     };

@@ -300,16 +300,18 @@ async function hubRound(topology: Topology, hubKey: string): Promise<void> {
 }
 
 async function finalState(topology: Topology, browsers: SimulatedBrowser[]): Promise<FinalState> {
-  const [cloud, cloudLog, hub, hubQueue] = await Promise.all([
+  const [cloud, cloudLog, hub, hubLog, hubQueue] = await Promise.all([
     readServerRecords(topology.cloudDatabaseUrl),
     readChangeLog(topology.cloudDatabaseUrl),
     readServerRecords(topology.hubDatabaseUrl),
+    readChangeLog(topology.hubDatabaseUrl),
     readUpstreamQueue(topology.hubDatabaseUrl),
   ]);
   return {
     cloud,
     cloudLog,
     hub,
+    hubLog,
     hubQueue,
     browsers: await Promise.all(
       browsers.map(async (browser) => ({

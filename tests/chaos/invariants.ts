@@ -42,6 +42,8 @@ export interface BrowserState {
 export interface FinalState {
   cloud: Map<string, ServerRecord>;
   cloudLog: Map<string, LoggedChange>;
+  /** The hub's log: a write it accepted may carry the stamp the hub clamped it to. */
+  hubLog: Map<string, LoggedChange>;
   hub: Map<string, ServerRecord>;
   hubQueue: { pending: number; rejected: number };
   browsers: BrowserState[];
@@ -134,8 +136,28 @@ function asBrowserSees(record: ServerRecord) {
   return { fields, stamps, deletedAt: record.deletedAt };
 }
 
-const same = (a: { fields: unknown; stamps: unknown; deletedAt: unknown }, b: typeof a) =>
+interface Comparable {
+  fields: Record<string, unknown>;
+  stamps: Record<string, string>;
+  deletedAt: string | null;
+}
+
+const same = (a: Comparable, b: Comparable) =>
   deepEqual(a.fields, b.fields) && deepEqual(a.stamps, b.stamps) && a.deletedAt === b.deletedAt;
+
+/** Which fields differ, with the stamps on each side ("here" first, then the cloud). */
+function difference(here: Comparable, cloud: Comparable): string {
+  const fields = new Set([...Object.keys(here.stamps), ...Object.keys(cloud.stamps)]);
+  const parts: string[] = [];
+  for (const field of fields) {
+    const a = field === DELETED_AT ? here.deletedAt : here.fields[field];
+    const b = field === DELETED_AT ? cloud.deletedAt : cloud.fields[field];
+    if (here.stamps[field] !== cloud.stamps[field] || !deepEqual(a, b)) {
+      parts.push(`${field} ${JSON.stringify(a)}@${here.stamps[field]} vs ${JSON.stringify(b)}@${cloud.stamps[field]}`);
+    }
+  }
+  return parts.join('; ');
+}
 
 export function checkInvariants(state: FinalState): InvariantResult[] {
   return [
@@ -164,7 +186,9 @@ function noSelfConflict(state: FinalState): InvariantResult {
     const values = (record.fields.values as Array<{ changeId: string | null }> | undefined) ?? [];
     const writers = values.map((value) => (value.changeId ? writer.get(value.changeId) : undefined));
     if (writers.length >= 2 && writers[0] !== undefined && writers.every((name) => name === writers[0])) {
-      failures.push(`conflict ${record.entityId} on ${String(record.fields.field)}: both writes are ${writers[0]}'s`);
+      failures.push(
+        `conflict ${record.entityId} on ${String(record.fields.field)} of ${String(record.fields.entityId)}: both writes are ${writers[0]}'s: ${JSON.stringify(record.fields.values)}`,
+      );
     }
   }
   return result('no self-conflict: a device never conflicts with its own earlier write', checked, failures);
@@ -177,19 +201,16 @@ function convergence(state: FinalState): InvariantResult {
   for (const [key, record] of state.cloud) {
     checked += 1;
     const atHub = state.hub.get(key);
-    if (atHub && !same(asBrowserSees(atHub), asBrowserSees(record))) failures.push(`hub differs on ${key}`);
-    if (atHub && !deepEqual(atHub.fields, record.fields)) failures.push(`hub fields differ on ${key}`);
+    if (atHub && !same(atHub, record)) failures.push(`hub differs on ${key}: ${difference(atHub, record)}`);
   }
   for (const browser of state.browsers) {
     const replica = new Map(browser.replica.map((r) => [`${r.entityType}/${r.entityId}`, r]));
     for (const [key, record] of state.cloud) {
       const local = replica.get(key);
       checked += 1;
-      if (
-        local &&
-        !same({ fields: local.fields, stamps: local.stamps, deletedAt: local.deletedAt }, asBrowserSees(record))
-      )
-        failures.push(`${browser.name} differs on ${key}`);
+      const seen = { fields: local?.fields ?? {}, stamps: local?.stamps ?? {}, deletedAt: local?.deletedAt ?? null };
+      if (local && !same(seen, asBrowserSees(record)))
+        failures.push(`${browser.name} differs on ${key}: ${difference(seen, asBrowserSees(record))}`);
     }
   }
   return result('convergence: hub and every browser equal the cloud', checked, failures);
@@ -227,7 +248,7 @@ function noLostWrite(state: FinalState): InvariantResult {
   // Per entity and field: the stamps every logged write's base names, and the values behind stamps.
   const seenStamps = new Map<string, Set<string>>();
   const valueAt = new Map<string, unknown>();
-  for (const change of state.cloudLog.values()) {
+  for (const change of [...state.cloudLog.values(), ...state.hubLog.values()]) {
     for (const [field, stamp] of Object.entries(change.stamps)) {
       valueAt.set(`${change.entityId}/${field}/${stamp}`, field === DELETED_AT ? 'deleted' : change.fields?.[field]);
     }
@@ -266,7 +287,9 @@ function noLostWrite(state: FinalState): InvariantResult {
         if (keptInConflict.has(`${made.entityId}/${made.changeId}`)) continue;
         if (field === DELETED_AT ? final.deletedAt !== null : deepEqual(value, final.fields[field])) continue;
         const seen = seenStamps.get(`${made.entityId}/${field}`) ?? new Set<string>();
-        const seenExactly = seen.has(stamp);
+        // The write under every stamp it carried: as sent, as the cloud took it, as the hub took it.
+        const aliases = [stamp, made.stamps[field], state.hubLog.get(made.changeId)?.stamps[field]];
+        const seenExactly = aliases.some((alias) => alias !== undefined && seen.has(alias));
         const seenEqualValue = [...seen].some((s) => deepEqual(valueAt.get(`${made.entityId}/${field}/${s}`), value));
         if (seenExactly || seenEqualValue) continue;
         const winner = final.meta[field]?.changeId ? state.cloudLog.get(final.meta[field].changeId) : undefined;

@@ -6,6 +6,7 @@
  */
 import {
   deepEqual,
+  mergeAliasStamps,
   mergeChange,
   type Change,
   type ChangeResult,
@@ -66,7 +67,21 @@ export async function applyChanges(
     const taken = alreadySeen.get(change.changeId);
     if (taken) {
       const result: ChangeResult = { changeId: change.changeId, status: 'duplicate', version: current?.version };
-      if (!deepEqual(taken, change.stamps)) result.stamps = taken;
+      if (!deepEqual(taken, change.stamps)) {
+        result.stamps = taken;
+        // Another server clamped this same write differently: remember its stamps too.
+        const aliased = current
+          ? mergeAliasStamps(current, change, taken, {
+              author: change.author ?? options.author,
+              origin: change.origin ?? options.origin,
+              nowMs,
+            })
+          : null;
+        if (aliased) {
+          records.set(key, aliased);
+          touched.add(key);
+        }
+      }
       results.push({ index, result });
       continue;
     }

@@ -39,7 +39,12 @@ export async function mergeRemoteRecords(
     const before = local.get(keyOf(record)) ?? null;
     const merged = mergeRecordStates(before, state);
     for (const stamp of Object.values(record.stamps)) ctx.clock.receive(stamp);
-    if (before && deepEqual(before.stamps, merged.stamps) && before.deletedAt === merged.deletedAt) continue;
+    const unchanged =
+      before &&
+      deepEqual(before.stamps, merged.stamps) &&
+      before.deletedAt === merged.deletedAt &&
+      deepEqual(before.meta, merged.meta);
+    if (unchanged) continue;
     local.set(keyOf(record), merged);
     changed.push(merged);
   }

@@ -13,6 +13,8 @@ import type { ApiClient } from './client';
 
 export interface UserListItem extends PublicUser {
   disabled?: boolean;
+  /** Another account holds this email for sign-in (both sides of an outage made one). */
+  duplicateEmail?: boolean;
 }
 
 export interface Device {
