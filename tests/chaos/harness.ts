@@ -223,6 +223,8 @@ async function runSchedule(
   await Promise.all(pending);
 }
 
+const restarting = new Set<string>();
+
 async function applyFault(topology: Topology, event: FaultEvent): Promise<void> {
   if (event.kind === 'link') {
     const link = topology.links[event.link];
@@ -234,12 +236,18 @@ async function applyFault(topology: Topology, event: FaultEvent): Promise<void> 
   }
   if (event.kind === 'kill') {
     const server = topology.servers[event.server];
-    if (!server.running) return;
-    await server.kill(event.signal);
-    topology.routeUpstream();
-    await new Promise((resolve) => setTimeout(resolve, event.downMs));
-    await server.start();
-    topology.routeUpstream();
+    // One outage at a time per server: a kill that lands while it restarts is dropped.
+    if (!server.running || restarting.has(event.server)) return;
+    restarting.add(event.server);
+    try {
+      await server.kill(event.signal);
+      topology.routeUpstream();
+      await new Promise((resolve) => setTimeout(resolve, event.downMs));
+      await server.start();
+      topology.routeUpstream();
+    } finally {
+      restarting.delete(event.server);
+    }
     return;
   }
   const cluster = event.cluster === 'cloud' ? topology.cloudCluster : topology.hubCluster;

@@ -25,6 +25,7 @@ export interface LoggedChange {
   changeId: string;
   entityId: string;
   op: string;
+  origin: string | null;
   fields: Record<string, unknown> | null;
   stamps: Record<string, string>;
   base: Record<string, string | null> | null;
@@ -99,7 +100,7 @@ export async function readChangeLog(url: string): Promise<Map<string, LoggedChan
   await client.connect();
   try {
     const { rows } = await client.query<LoggedChange>(
-      `SELECT change_id::text AS "changeId", entity_id::text AS "entityId", op, fields, stamps, base FROM changes`,
+      `SELECT change_id::text AS "changeId", entity_id::text AS "entityId", op, origin, fields, stamps, base FROM changes`,
     );
     return new Map(rows.map((row) => [row.changeId, row]));
   } finally {
@@ -173,7 +174,10 @@ export function checkInvariants(state: FinalState): InvariantResult[] {
 
 /**
  * A device's writes follow one another: its later write saw its earlier one,
- * so a conflict between two writes of one browser means causality was lost.
+ * so a conflict between two writes of one browser, both first accepted by the
+ * same server, means causality was lost. (A device that moved between the hub
+ * and the cloud may have seen a value the other server did not have yet; a
+ * conflict is then the safe answer, and allowed.)
  */
 function noSelfConflict(state: FinalState): InvariantResult {
   const writer = new Map<string, string>();
@@ -183,9 +187,11 @@ function noSelfConflict(state: FinalState): InvariantResult {
   for (const record of state.cloud.values()) {
     if (record.entityType !== 'conflict') continue;
     checked += 1;
-    const values = (record.fields.values as Array<{ changeId: string | null }> | undefined) ?? [];
+    const values =
+      (record.fields.values as Array<{ changeId: string | null; origin: string | null }> | undefined) ?? [];
     const writers = values.map((value) => (value.changeId ? writer.get(value.changeId) : undefined));
-    if (writers.length >= 2 && writers[0] !== undefined && writers.every((name) => name === writers[0])) {
+    const oneServer = values.every((value) => value.origin === values[0]?.origin);
+    if (oneServer && writers.length >= 2 && writers[0] !== undefined && writers.every((name) => name === writers[0])) {
       failures.push(
         `conflict ${record.entityId} on ${String(record.fields.field)} of ${String(record.fields.entityId)}: both writes are ${writers[0]}'s: ${JSON.stringify(record.fields.values)}`,
       );
@@ -293,10 +299,23 @@ function noLostWrite(state: FinalState): InvariantResult {
         const seenEqualValue = [...seen].some((s) => deepEqual(valueAt.get(`${made.entityId}/${field}/${s}`), value));
         if (seenExactly || seenEqualValue) continue;
         const winner = final.meta[field]?.changeId ? state.cloudLog.get(final.meta[field].changeId) : undefined;
+        const short = (id: string | null | undefined) => (id ? id.slice(0, 8) : '-');
+        const story = [...state.cloudLog.values(), ...state.hubLog.values()]
+          .filter((c) => c.entityId === made.entityId && c.stamps[field] !== undefined)
+          .map(
+            (c) =>
+              `${state.hubLog.get(c.changeId) === c ? 'hub' : 'cloud'}:${short(c.changeId)}=${JSON.stringify(field === DELETED_AT ? c.op : c.fields?.[field])}@${c.stamps[field]}<-${c.base?.[field] ?? null}`,
+          );
+        const conflicts = [...state.cloud.values()]
+          .filter((r) => r.entityType === 'conflict' && r.fields.entityId === made.entityId)
+          .map(
+            (r) =>
+              `${String(r.fields.field)}:[${(r.fields.values as Array<{ changeId: string }>).map((v) => short(v.changeId)).join(',')}]`,
+          );
         failures.push(
           `${browser.name} wrote ${field}=${JSON.stringify(value)} on update/${made.entityId} (${made.changeId} at ${stamp}, base ${logged.base?.[field]}): ` +
             `not final, in no conflict, seen by nobody; final ${JSON.stringify(final.fields[field])} at ${final.stamps[field]} ` +
-            `by ${final.meta[field]?.changeId} (base ${winner?.base?.[field]})`,
+            `by ${final.meta[field]?.changeId} (base ${winner?.base?.[field]}); writes ${story.join(' ')}; conflicts ${conflicts.join(' ')}`,
         );
       }
     }

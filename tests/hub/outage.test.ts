@@ -31,7 +31,6 @@ async function snapshot(client: ApiClient) {
   for (;;) {
     const reply: { body: any } = await client.post('/api/sync/pull', { clientId: 'snapshot', cursor });
     for (const r of reply.body.records) {
-      if (r.entityType === 'user') continue;
       records.set(`${r.entityType}/${r.entityId}`, { fields: r.fields, stamps: r.stamps, deletedAt: r.deletedAt });
     }
     cursor = reply.body.cursor;
