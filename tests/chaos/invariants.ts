@@ -266,12 +266,17 @@ function noLostWrite(state: FinalState): InvariantResult {
       seenStamps.set(key, set);
     }
   }
+  // Kept in a conflict: this write, or an equal value written concurrently (the value is what matters).
   const keptInConflict = new Set<string>();
+  const valuesInConflict = new Map<string, unknown[]>();
   for (const record of state.cloud.values()) {
     if (record.entityType !== 'conflict') continue;
-    const values = (record.fields.values as Array<{ changeId: string | null }> | undefined) ?? [];
-    for (const value of values)
+    const values = (record.fields.values as Array<{ changeId: string | null; value: unknown }> | undefined) ?? [];
+    const key = `${String(record.fields.entityId)}/${String(record.fields.field)}`;
+    for (const value of values) {
       if (value.changeId) keptInConflict.add(`${String(record.fields.entityId)}/${value.changeId}`);
+      valuesInConflict.set(key, [...(valuesInConflict.get(key) ?? []), value.value]);
+    }
   }
 
   for (const browser of state.browsers) {
@@ -291,6 +296,8 @@ function noLostWrite(state: FinalState): InvariantResult {
         const value = field === DELETED_AT ? 'deleted' : made.fields?.[field];
         if (final.meta[field]?.changeId === made.changeId) continue;
         if (keptInConflict.has(`${made.entityId}/${made.changeId}`)) continue;
+        const conflicting = valuesInConflict.get(`${made.entityId}/${field}`) ?? [];
+        if (field !== DELETED_AT && conflicting.some((kept) => deepEqual(kept, value))) continue;
         if (field === DELETED_AT ? final.deletedAt !== null : deepEqual(value, final.fields[field])) continue;
         const seen = seenStamps.get(`${made.entityId}/${field}`) ?? new Set<string>();
         // The write under every stamp it carried: as sent, as the cloud took it, as the hub took it.
