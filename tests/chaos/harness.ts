@@ -68,7 +68,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log('faults over: quiescing');
     const quiesceStarted = Date.now();
     await healEverything(topology);
-    const state = await quiesce(topology, browsers, hubKey);
+    await quiesce(topology, browsers, hubKey);
+    // New devices, after it all: each pulls everything from nothing, in small pages, from each server.
+    const newcomers = await openNewcomers(topology, people[0]!, rng);
+    for (const newcomer of newcomers) await newcomer.sync('first sync');
+    const state = await finalState(topology, [...browsers, ...newcomers]);
     stats.quiesceMs = Date.now() - quiesceStarted;
     const xidsAfter = {
       cloud: await topology.cloudCluster.currentTxId(),
@@ -164,10 +168,26 @@ async function openBrowsers(topology: Topology, people: Person[], rng: Rng): Pro
         skews[i] ?? rng.fork(`skew-${i}`).int(-3000, 3000),
         addressOf,
         rng.fork(`browser-${i}`),
+        rng.fork(`pages-${i}`).int(20, 200),
       ),
   );
   for (const browser of browsers) await browser.open(runId);
   return browsers;
+}
+
+/** Fresh browsers that made nothing: one per server, each pulling from a null cursor in pages of 25. */
+async function openNewcomers(topology: Topology, person: Person, rng: Rng): Promise<SimulatedBrowser[]> {
+  const runId = randomUUID().slice(0, 8);
+  const entries: Array<[string, ServerSide, string]> = [
+    ['new-cloud-a', 'cloud', topology.links['browsers-cloud-a'].url],
+    ['new-cloud-b', 'cloud', topology.links['browsers-cloud-b'].url],
+    ['new-hub', 'hub', topology.links['browsers-hub'].url],
+  ];
+  const newcomers = entries.map(
+    ([name, side, url]) => new SimulatedBrowser(name, person, side, 0, () => url, rng.fork(name), 25),
+  );
+  for (const newcomer of newcomers) await newcomer.open(runId);
+  return newcomers;
 }
 
 async function runBrowser(
@@ -267,7 +287,7 @@ async function healEverything(topology: Topology): Promise<void> {
  * drained and caught up, the hub queue empty, and two rounds in a row in
  * which no replica changed.
  */
-async function quiesce(topology: Topology, browsers: SimulatedBrowser[], hubKey: string): Promise<FinalState> {
+async function quiesce(topology: Topology, browsers: SimulatedBrowser[], hubKey: string): Promise<void> {
   const deadline = Date.now() + QUIESCE_TIMEOUT_MS;
   let previous = '';
   let stableRounds = 0;
@@ -285,7 +305,7 @@ async function quiesce(topology: Topology, browsers: SimulatedBrowser[], hubKey:
     stableRounds = fingerprint === previous ? stableRounds + 1 : 0;
     previous = fingerprint;
     const drained = state.hubQueue.pending === 0 && state.browsers.every((b) => b.outbox === 0);
-    if ((drained && stableRounds >= 1) || Date.now() > deadline) return state;
+    if ((drained && stableRounds >= 1) || Date.now() > deadline) return;
   }
 }
 

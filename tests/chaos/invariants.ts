@@ -253,10 +253,10 @@ function noLostWrite(state: FinalState): InvariantResult {
   let checked = 0;
   // Per entity and field: the stamps every logged write's base names, and the values behind stamps.
   const seenStamps = new Map<string, Set<string>>();
-  const valueAt = new Map<string, unknown>();
+  const changeAt = new Map<string, string>();
   for (const change of [...state.cloudLog.values(), ...state.hubLog.values()]) {
     for (const [field, stamp] of Object.entries(change.stamps)) {
-      valueAt.set(`${change.entityId}/${field}/${stamp}`, field === DELETED_AT ? 'deleted' : change.fields?.[field]);
+      changeAt.set(`${change.entityId}/${field}/${stamp}`, change.changeId);
     }
     for (const [field, base] of Object.entries(change.base ?? {})) {
       if (base === null || change.stamps[field] === undefined) continue;
@@ -268,14 +268,14 @@ function noLostWrite(state: FinalState): InvariantResult {
   }
   // Kept in a conflict: this write, or an equal value written concurrently (the value is what matters).
   const keptInConflict = new Set<string>();
-  const valuesInConflict = new Map<string, unknown[]>();
+  const valuesInConflict = new Map<string, Array<{ changeId: string | null }>>();
   for (const record of state.cloud.values()) {
     if (record.entityType !== 'conflict') continue;
     const values = (record.fields.values as Array<{ changeId: string | null; value: unknown }> | undefined) ?? [];
     const key = `${String(record.fields.entityId)}/${String(record.fields.field)}`;
     for (const value of values) {
       if (value.changeId) keptInConflict.add(`${String(record.fields.entityId)}/${value.changeId}`);
-      valuesInConflict.set(key, [...(valuesInConflict.get(key) ?? []), value.value]);
+      valuesInConflict.set(key, [...(valuesInConflict.get(key) ?? []), value]);
     }
   }
 
@@ -296,14 +296,20 @@ function noLostWrite(state: FinalState): InvariantResult {
         const value = field === DELETED_AT ? 'deleted' : made.fields?.[field];
         if (final.meta[field]?.changeId === made.changeId) continue;
         if (keptInConflict.has(`${made.entityId}/${made.changeId}`)) continue;
+        // A twin: a write of the same value from the same base (two people made the same edit at once).
+        const myBase = logged.base?.[field] ?? null;
+        const isTwin = (changeId: string | null | undefined) => {
+          const twin = changeId ? state.cloudLog.get(changeId) : undefined;
+          return !!twin && (twin.base?.[field] ?? null) === myBase && deepEqual(twin.fields?.[field], value);
+        };
         const conflicting = valuesInConflict.get(`${made.entityId}/${field}`) ?? [];
-        if (field !== DELETED_AT && conflicting.some((kept) => deepEqual(kept, value))) continue;
+        if (field !== DELETED_AT && conflicting.some((kept) => isTwin(kept.changeId))) continue;
         if (field === DELETED_AT ? final.deletedAt !== null : deepEqual(value, final.fields[field])) continue;
         const seen = seenStamps.get(`${made.entityId}/${field}`) ?? new Set<string>();
         // The write under every stamp it carried: as sent, as the cloud took it, as the hub took it.
         const aliases = [stamp, made.stamps[field], state.hubLog.get(made.changeId)?.stamps[field]];
         const seenExactly = aliases.some((alias) => alias !== undefined && seen.has(alias));
-        const seenEqualValue = [...seen].some((s) => deepEqual(valueAt.get(`${made.entityId}/${field}/${s}`), value));
+        const seenEqualValue = [...seen].some((s) => isTwin(changeAt.get(`${made.entityId}/${field}/${s}`)));
         if (seenExactly || seenEqualValue) continue;
         const winner = final.meta[field]?.changeId ? state.cloudLog.get(final.meta[field].changeId) : undefined;
         const short = (id: string | null | undefined) => (id ? id.slice(0, 8) : '-');

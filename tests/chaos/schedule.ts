@@ -23,6 +23,14 @@ export function planFaults(rng: Rng, durationMs: number): FaultEvent[] {
   // Every run crosses a power of ten on each cluster, early enough for the load to cross it.
   events.push({ at: rng.int(500, Math.max(600, durationMs / 3)), kind: 'xid-boundary', cluster: 'cloud' });
   events.push({ at: rng.int(500, Math.max(600, durationMs / 2)), kind: 'xid-boundary', cluster: 'hub' });
+  // The outage the hub exists for: the link to the cloud gone for a long stretch while both sides work.
+  events.push({
+    at: rng.int(1000, Math.max(1100, durationMs / 3)),
+    kind: 'link',
+    link: 'hub-cloud',
+    mode: rng.chance(0.5) ? { kind: 'refuse' } : { kind: 'blackhole' },
+    forMs: Math.round(durationMs * (0.25 + rng.next() * 0.2)),
+  });
   for (let at = rng.int(300, 1500); at < durationMs - 1000; at += rng.int(700, 2600)) {
     const kind = rng.weighted({ link: 6, kill: 2 });
     if (kind === 'link') {
