@@ -85,7 +85,7 @@ describe('overlay of pending changes on server state', () => {
     const create = { ...upsert({ kind: 'offer', title: 'Tent' }, 2000), entityId: otherId };
     const doc = { ...upsert({ title: 'Guide' }, 2000), entityType: 'document', entityId: otherId };
     const views = overlayAll(
-      [serverRecord({ title: 'Synced' }, 1000)],
+      [serverRecord({ kind: 'need', title: 'Synced' }, 1000)],
       [
         { change: create, userId: null },
         { change: doc, userId: null },
@@ -93,6 +93,15 @@ describe('overlay of pending changes on server state', () => {
       'update',
     );
     expect(views.map((v) => v.fields.title).sort()).toEqual(['Synced', 'Tent']);
+  });
+
+  it('leaves out a record an edit reached before its create did (no kind or title yet)', () => {
+    const early = {
+      ...serverRecord({ status: 'in_progress' }, 1000),
+      entityId: '33333333-3333-4333-8333-333333333333',
+    };
+    const views = overlayAll([early, serverRecord({ kind: 'need', title: 'Whole' }, 1000)], [], 'update');
+    expect(views.map((v) => v.fields.title)).toEqual(['Whole']);
   });
 
   it('applyChange never mutates the record it is given', () => {
