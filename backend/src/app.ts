@@ -8,6 +8,7 @@ import { assistantRoutes } from './assistant/routes';
 import type { ServerContext } from './context';
 import { PostgresSessionStore } from './db/sessions';
 import { authenticate } from './http/authenticate';
+import { compressResponses } from './http/compress';
 import { apiNotFound, errorHandler } from './http/errors';
 import { requestLogger, requestMetrics } from './http/observability';
 import { sameOriginWrites } from './http/same-origin';
@@ -37,6 +38,7 @@ export function createApp(ctx: ServerContext, options: AppOptions): express.Expr
 
   app.use(requestLogger(ctx.log));
   app.use(requestMetrics(ctx.metrics));
+  app.use(compressResponses());
   app.use(operationRoutes(ctx));
 
   const api = express.Router();

@@ -1,6 +1,12 @@
 /** The hub's HTTP client for the cloud: a device with an API key, with timeouts. */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { Change, ChangeResult } from '@lifeline/core';
 import type { RemoteRecord } from '../services/merge-remote';
+
+const gzip = promisify(zlib.gzip);
+/** Smaller bodies gain nothing from gzip. */
+const COMPRESS_FROM_CHARS = 1024;
 
 /** Why a round with the cloud failed: unreachable (retry), or refused (needs a person). */
 export class UpstreamError extends Error {
@@ -48,14 +54,19 @@ export class CloudClient {
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
+    // Pushes go up gzip-compressed and answers come down compressed: the hub's link may be a satellite.
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const compressed = json !== undefined && json.length >= COMPRESS_FROM_CHARS ? await gzip(json) : undefined;
     try {
       response = await fetch(this.baseUrl + path, {
         method,
         headers: {
           authorization: `Bearer ${this.apiKey}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          'accept-encoding': 'br, gzip',
+          ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(compressed ? { 'content-encoding': 'gzip' } : {}),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: compressed ?? json,
         signal: this.stopSignal
           ? AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal])
           : AbortSignal.timeout(this.timeoutMs),
