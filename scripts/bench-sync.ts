@@ -1,47 +1,41 @@
 /**
- * npm run bench:sync — sync throughput against the real server on Postgres.
+ * npm run bench:sync — sync throughput and bytes on the wire, against the
+ * real server on Postgres, with 0, 100,000 and 500,000 records already
+ * stored and no ANALYZE (statistics as a server sees them before autovacuum
+ * catches up).
  *
- * Phases per size (10,000 and 50,000 update-shaped changes): push in batches
- * of 500 over HTTP, pull into a fresh client in pages of 1,000, push 1% edits,
- * delta pull. Prints changes/s and bytes on the wire per change (JSON bodies,
- * requests + responses; headers excluded), then a raw-Postgres baseline for
- * the same rows so the sync overhead shows as a ratio. A last phase pushes
- * another batch set from several clients at once (a cloud serves many hubs
- * and browsers), timed by the wall clock. Prints, never asserts.
+ * Per stored size: push BENCH_CHANGES creates in batches of 500 (one client,
+ * then several at once), pull them into a fresh client in pages of 1,000,
+ * push 1% edits, pull the delta, then a raw-Postgres baseline for the same
+ * rows in the same database. Bytes are counted as they cross the wire:
+ * requests gzip-compressed as the PWA sends them, answers compressed for
+ * `Accept-Encoding: br, gzip`. Prints, never asserts.
+ *
+ *   BENCH_PRELOAD=0,100000,500000  BENCH_CHANGES=10000  BENCH_CLIENTS=4
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { ApiClient, createUpdate, edit, seedCommunity } from '../tests/helpers/client';
+import { createUpdate, edit, seedCommunity } from '../tests/helpers/client';
 import { createTestDatabase } from '../tests/helpers/database';
 import { spawnServer } from '../tests/helpers/process';
+import { preloadRecords } from './bench/preload';
+import { closeWire, signIn, wirePost } from './bench/wire';
 
-const SIZES = (process.env.BENCH_SIZES ?? '10000,50000').split(',').map(Number);
+const PRELOADS = (process.env.BENCH_PRELOAD ?? '0,100000,500000').split(',').map(Number);
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 10_000);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 const PUSH_BATCH = 500;
 const PULL_PAGE = 1000;
-const CONCURRENT_CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
-
-/** A pushed change's result or a pulled record: only counted and checked loosely here. */
-type Loose = Record<string, unknown>;
 
 interface Phase {
   name: string;
   items: number;
   ms: number;
-  bytes: number;
+  up: number;
+  down: number;
 }
 
-async function timed(client: ApiClient, path: string, body: unknown) {
-  const text = JSON.stringify(body);
-  const started = performance.now();
-  const response = await fetch(client.baseUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: client.sessionCookie! },
-    body: text,
-  });
-  const reply = await response.text();
-  if (!response.ok) throw new Error(`${path} ${response.status}: ${reply.slice(0, 200)}`);
-  return { ms: performance.now() - started, bytes: text.length + reply.length, body: JSON.parse(reply) };
-}
+type Change = ReturnType<typeof createUpdate> | ReturnType<typeof edit>;
 
 function updateFields(i: number) {
   return {
@@ -55,60 +49,66 @@ function updateFields(i: number) {
   };
 }
 
-/** Push in batches of 500; with `clients` > 1, that many clients push at once (wall time is measured). */
-async function pushAll(client: ApiClient, changes: unknown[], clients = 1): Promise<Phase & { results: Loose[] }> {
-  const phase = { name: '', items: changes.length, ms: 0, bytes: 0, results: [] as Loose[] };
-  const batches: unknown[][] = [];
+/** Push in batches of 500; with `clients` > 1 that many push at once and the wall clock is what counts. */
+async function push(url: string, cookie: string, changes: Change[], clients = 1): Promise<Phase> {
+  const phase: Phase = { name: '', items: changes.length, ms: 0, up: 0, down: 0 };
+  const batches: Change[][] = [];
   for (let i = 0; i < changes.length; i += PUSH_BATCH) batches.push(changes.slice(i, i + PUSH_BATCH));
-  const started = performance.now();
   let next = 0;
+  let notApplied = 0;
+  const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async (_, worker) => {
-      for (let batch = next++; batch < batches.length; batch = next++) {
-        const reply = await timed(client, '/api/sync/push', { clientId: `bench-${worker}`, changes: batches[batch] });
-        phase.bytes += reply.bytes;
-        phase.results.push(...reply.body.results);
+      for (let index = next++; index < batches.length; index = next++) {
+        const reply = await wirePost<{ results: Array<{ status: string }> }>(
+          url,
+          '/api/sync/push',
+          { clientId: `bench-${worker}`, changes: batches[index] },
+          { cookie },
+        );
+        if (reply.status !== 200) throw new Error(`push ${reply.status}: ${JSON.stringify(reply.body)}`);
+        notApplied += reply.body.results.filter((r) => r.status !== 'applied').length;
+        phase.up += reply.up;
+        phase.down += reply.down;
         if (clients === 1) phase.ms += reply.ms;
       }
     }),
   );
   if (clients > 1) phase.ms = performance.now() - started;
+  if (notApplied > 0) console.log(`  !! ${notApplied} changes not applied`);
   return phase;
 }
 
-async function pullAll(client: ApiClient, cursor: string | null) {
-  const phase: Phase & { cursor: string | null; records: Loose[] } = {
-    name: '',
-    items: 0,
-    ms: 0,
-    bytes: 0,
-    cursor,
-    records: [],
-  };
+async function pull(url: string, cookie: string, cursor: string | null): Promise<Phase & { cursor: string | null }> {
+  const phase = { name: '', items: 0, ms: 0, up: 0, down: 0, cursor };
   for (;;) {
-    const reply = await timed(client, '/api/sync/pull', {
-      clientId: 'bench-puller',
-      cursor: phase.cursor,
-      limit: PULL_PAGE,
-    });
+    const reply = await wirePost<{ records: unknown[]; cursor: string; hasMore: boolean }>(
+      url,
+      '/api/sync/pull',
+      { clientId: 'bench-puller', cursor: phase.cursor, limit: PULL_PAGE },
+      { cookie },
+    );
+    if (reply.status !== 200) throw new Error(`pull ${reply.status}`);
     phase.ms += reply.ms;
-    phase.bytes += reply.bytes;
+    phase.up += reply.up;
+    phase.down += reply.down;
     phase.items += reply.body.records.length;
-    phase.records.push(...reply.body.records);
     phase.cursor = reply.body.cursor;
     if (!reply.body.hasMore) return phase;
   }
 }
 
-function report(phase: Phase) {
-  const perSecond = phase.items / (phase.ms / 1000);
+function line(phase: Phase): number {
+  const rate = phase.items / (phase.ms / 1000);
+  const per = (bytes: number) => (bytes / Math.max(phase.items, 1)).toFixed(0).padStart(5);
   console.log(
-    `  ${phase.name.padEnd(28)} ${String(phase.items).padStart(7)} items  ${phase.ms.toFixed(0).padStart(7)} ms  ` +
-      `${perSecond.toFixed(0).padStart(8)} /s  ${(phase.bytes / Math.max(phase.items, 1)).toFixed(0).padStart(5)} B/change`,
+    `  ${phase.name.padEnd(30)} ${String(phase.items).padStart(7)}  ${phase.ms.toFixed(0).padStart(7)} ms ` +
+      `${rate.toFixed(0).padStart(8)} /s   up ${per(phase.up)} B   down ${per(phase.down)} B`,
   );
-  return perSecond;
+  return rate;
 }
 
+/** The same rows, straight into Postgres in this database: what the sync work is measured against. */
 async function rawBaseline(url: string, size: number) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -125,53 +125,66 @@ async function rawBaseline(url: string, size: number) {
   for (let i = 0; i < rows.length; i += PUSH_BATCH) {
     await client.query(
       `INSERT INTO bench_raw (id, fields, stamps, version)
-       SELECT r.id, r.fields, r.stamps, r.version FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, fields jsonb, stamps jsonb, version int)
+       SELECT r.id, r.fields, r.stamps, r.version
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, fields jsonb, stamps jsonb, version int)
        ON CONFLICT (id) DO UPDATE SET fields = EXCLUDED.fields, stamps = EXCLUDED.stamps, version = bench_raw.version + 1`,
       [JSON.stringify(rows.slice(i, i + PUSH_BATCH))],
     );
   }
-  const insertPerSecond = size / ((performance.now() - started) / 1000);
+  const insert = size / ((performance.now() - started) / 1000);
   started = performance.now();
   let last = '00000000-0000-0000-0000-000000000000';
   let read = 0;
   for (;;) {
-    const page = await client.query(
-      `SELECT id::text, fields, stamps, version FROM bench_raw WHERE id > $1 ORDER BY id LIMIT ${PULL_PAGE}`,
+    const page = await client.query<{ id: string }>(
+      `SELECT b.id::text AS id, b.fields, b.stamps, b.version FROM bench_raw b WHERE b.id > $1 ORDER BY b.id LIMIT ${PULL_PAGE}`,
       [last],
     );
     read += page.rows.length;
     if (page.rows.length < PULL_PAGE) break;
-    last = page.rows[page.rows.length - 1].id;
+    last = page.rows[page.rows.length - 1]!.id;
   }
-  const readPerSecond = read / ((performance.now() - started) / 1000);
+  const select = read / ((performance.now() - started) / 1000);
   await client.query('DROP TABLE bench_raw');
   await client.end();
-  return { insertPerSecond, readPerSecond };
+  return { insert, select };
 }
 
 async function main() {
-  console.log(`Lifeline sync benchmark — Postgres, push batches of ${PUSH_BATCH}, pull pages of ${PULL_PAGE}`);
-  for (const size of SIZES) {
+  console.log(
+    `Lifeline sync benchmark — Postgres, ${CHANGES.toLocaleString('en')} changes, push batches of ${PUSH_BATCH}, ` +
+      `pull pages of ${PULL_PAGE}; bytes per change on the wire (gzip up, br down)`,
+  );
+  const summary: string[] = [];
+  for (const preload of PRELOADS) {
     const database = await createTestDatabase('lifeline_bench');
     const server = await spawnServer({ DATABASE_URL: database.url, LOG_LEVEL: 'error' });
     try {
       const seeded = await seedCommunity(server.url);
-      const writer = seeded.volunteer.client;
-      console.log(`\n${size.toLocaleString('en')} changes`);
-      const creates = Array.from({ length: size }, (_, i) => createUpdate('bench', updateFields(i)));
-      const pushed = await pushAll(writer, creates);
-      pushed.name = 'push (create)';
-      const pushRate = report(pushed);
-      const rejected = pushed.results.filter((r) => r.status !== 'applied').length;
-      if (rejected > 0) console.log(`  !! ${rejected} changes not applied`);
+      if (preload > 0) {
+        const started = performance.now();
+        await preloadRecords(database.url, seeded.adminUser.communityId, seeded.volunteer.user.id, preload);
+        console.log(
+          `\n${preload.toLocaleString('en')} records stored (${((performance.now() - started) / 1000).toFixed(1)} s, no ANALYZE)`,
+        );
+      } else {
+        console.log('\nempty database');
+      }
+      const writer = await signIn(server.url, 'victor@eastside.example', 'password-123');
+      const reader = await signIn(server.url, 'cora@eastside.example', 'password-123');
+      // Where a fresh reader of the new records starts: after everything preloaded.
+      const before = await pull(server.url, reader, null);
 
-      const reader = new ApiClient(server.url);
-      await reader.post('/api/auth/login', { email: 'cora@eastside.example', password: 'password-123' });
-      const full = await pullAll(reader, null);
-      full.name = 'pull (fresh client)';
-      const pullRate = report(full);
+      const creates = Array.from({ length: CHANGES }, (_, i) => createUpdate('bench', updateFields(i)));
+      const pushed = await push(server.url, writer, creates);
+      pushed.name = 'push creates (1 client)';
+      const pushRate = line(pushed);
 
-      const editCount = Math.max(1, Math.round(size * 0.01));
+      const fresh = await pull(server.url, reader, before.cursor);
+      fresh.name = 'pull them (fresh pages)';
+      const pullRate = line(fresh);
+
+      const editCount = Math.max(1, Math.round(CHANGES * 0.01));
       const edits = creates
         .slice(0, editCount)
         .map((c, i) =>
@@ -182,32 +195,35 @@ async function main() {
             { status: c.stamps.status, title: c.stamps.title },
           ),
         );
-      const edited = await pushAll(writer, edits);
-      edited.name = 'push (1% edits)';
-      report(edited);
-      const delta = await pullAll(reader, full.cursor);
+      const edited = await push(server.url, writer, edits);
+      edited.name = 'push 1% edits';
+      line(edited);
+      const delta = await pull(server.url, reader, fresh.cursor);
       delta.name = 'delta pull';
-      report(delta);
+      line(delta);
 
-      const more = Array.from({ length: size }, (_, i) => createUpdate('bench3', updateFields(i)));
-      const concurrent = await pushAll(writer, more, CONCURRENT_CLIENTS);
-      concurrent.name = `push (${CONCURRENT_CLIENTS} clients at once)`;
-      const concurrentRate = report(concurrent);
+      const more = Array.from({ length: CHANGES }, (_, i) => createUpdate('bench3', updateFields(i)));
+      const concurrent = await push(server.url, writer, more, CLIENTS);
+      concurrent.name = `push creates (${CLIENTS} clients)`;
+      const concurrentRate = line(concurrent);
 
-      const raw = await rawBaseline(database.url, size);
+      const raw = await rawBaseline(database.url, CHANGES);
       console.log(
-        `  raw Postgres INSERT…ON CONFLICT ${raw.insertPerSecond.toFixed(0)} rows/s, SELECT pages ${raw.readPerSecond.toFixed(0)} rows/s`,
+        `  raw Postgres: INSERT…ON CONFLICT ${raw.insert.toFixed(0)} rows/s, SELECT pages ${raw.select.toFixed(0)} rows/s` +
+          `  →  push ${(pushRate / raw.insert).toFixed(2)}× raw (${CLIENTS} clients ${(concurrentRate / raw.insert).toFixed(2)}×),` +
+          ` pull ${(pullRate / raw.select).toFixed(2)}× raw`,
       );
-      console.log(
-        `  sync/raw ratio: push ${(pushRate / raw.insertPerSecond).toFixed(2)} (${CONCURRENT_CLIENTS} clients ` +
-          `${(concurrentRate / raw.insertPerSecond).toFixed(2)}), pull ${(pullRate / raw.readPerSecond).toFixed(2)}` +
-          `   (targets: push ≥ 20,000/s, pull ≥ 30,000/s)`,
+      summary.push(
+        `  ${String(preload).padStart(7)} stored: push ${pushRate.toFixed(0)}/s, ${CLIENTS} clients ${concurrentRate.toFixed(0)}/s, pull ${pullRate.toFixed(0)}/s`,
       );
     } finally {
       await server.stop();
       await database.drop();
     }
   }
+  console.log('\nsummary (same run):');
+  for (const entry of summary) console.log(entry);
+  closeWire();
 }
 
 main().catch((error: unknown) => {

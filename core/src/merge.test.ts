@@ -445,6 +445,21 @@ describe('mergeAliasStamps: one write clamped differently at two servers', () =>
     expect(mergeRecordStates(atHub, next).fields.title).toBe('Y');
   });
 
+  it("when a create takes another server's higher stamp, then its defaults and createdAt move with it", () => {
+    const create = { ...upsert({ kind: 'need', title: 'T' }, s(2000, 'cloud')), changeId: ids.w };
+    const here = apply(null, create).record;
+    const next = mergeAliasStamps(
+      here,
+      { ...create, stamps: { kind: s(3000, 'hub'), title: s(3000, 'hub') } },
+      create.stamps,
+      ctxLite,
+    )!;
+    const atHub = apply(null, { ...create, stamps: { kind: s(3000, 'hub'), title: s(3000, 'hub') } }).record;
+    expect(next.fields).toEqual(atHub.fields);
+    expect(next.stamps).toEqual(atHub.stamps);
+    expect(next.fields.createdAt).toBe(new Date(3000).toISOString());
+  });
+
   it('when the other stamp is still too far ahead, then it is remembered, never adopted', () => {
     const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
     const here = apply(base, w).record;

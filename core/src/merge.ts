@@ -629,5 +629,28 @@ export function mergeAliasStamps(
       });
     }
   }
+  if (next) restampDefaults(next, change, taken);
   return next && !deepEqual(next, record) ? next : null;
+}
+
+/**
+ * A create fills the fields it did not write (defaults, createdAt, createdBy)
+ * under its own stamp. When the create's stamp was raised to another server's,
+ * those move with it, and createdAt, which is read from that stamp, too.
+ */
+function restampDefaults(record: RecordState, change: Change, taken: Record<string, Stamp>): void {
+  const raised = new Map<Stamp, Stamp>();
+  for (const [field, own] of Object.entries(taken)) {
+    const now = record.stamps[field];
+    if (now && now !== own && record.meta[field]?.changeId === change.changeId) raised.set(own, now);
+  }
+  if (raised.size === 0) return;
+  for (const [field, meta] of Object.entries(record.meta)) {
+    const stamp = record.stamps[field];
+    const to = stamp ? raised.get(stamp) : undefined;
+    if (!meta.isDefault || meta.changeId !== change.changeId || !to) continue;
+    record.stamps[field] = to;
+    record.meta[field] = withAliases({ ...meta }, meta, stamp);
+    if (field === 'createdAt') record.fields.createdAt = stampTime(to);
+  }
 }

@@ -243,92 +243,97 @@ function noSkippedChange(state: FinalState): InvariantResult {
   );
 }
 
+/** One write to one field, under every stamp it carried (as sent, as the cloud and the hub took it). */
+interface FieldWrite {
+  changeId: string;
+  value: unknown;
+  stamps: Set<string>;
+  base: string | null;
+}
+
 /**
- * Every field write a browser made is in the final state, or kept in a
- * conflict, or was replaced by a write whose writer saw exactly it (or an
- * equal value), or equals the final value.
+ * Every field write a browser made is kept: it is the final value, or kept in
+ * a conflict, or replaced by a write whose writer saw exactly it, or its
+ * value equals the final one or that of a concurrent write that is kept (two
+ * people made the same edit at once: nothing was lost).
  */
 function noLostWrite(state: FinalState): InvariantResult {
   const failures: string[] = [];
   let checked = 0;
-  // Per entity and field: the stamps every logged write's base names, and the values behind stamps.
-  const seenStamps = new Map<string, Set<string>>();
-  const changeAt = new Map<string, string>();
-  for (const change of [...state.cloudLog.values(), ...state.hubLog.values()]) {
+  const logs = [...state.cloudLog.values(), ...state.hubLog.values()];
+  const raw = new Map<string, Record<string, string>>();
+  for (const browser of state.browsers)
+    for (const made of browser.ledger.made.values()) raw.set(made.changeId, made.stamps);
+
+  // entity/field → its writes by change id.
+  const byField = new Map<string, Map<string, FieldWrite>>();
+  for (const change of logs) {
     for (const [field, stamp] of Object.entries(change.stamps)) {
-      changeAt.set(`${change.entityId}/${field}/${stamp}`, change.changeId);
-    }
-    for (const [field, base] of Object.entries(change.base ?? {})) {
-      if (base === null || change.stamps[field] === undefined) continue;
       const key = `${change.entityId}/${field}`;
-      const set = seenStamps.get(key) ?? new Set<string>();
-      set.add(base);
-      seenStamps.set(key, set);
+      const writes = byField.get(key) ?? new Map<string, FieldWrite>();
+      byField.set(key, writes);
+      const write = writes.get(change.changeId) ?? {
+        changeId: change.changeId,
+        value: field === DELETED_AT ? 'deleted' : change.fields?.[field],
+        stamps: new Set<string>(),
+        base: change.base?.[field] ?? null,
+      };
+      write.stamps.add(stamp);
+      const sent = raw.get(change.changeId)?.[field];
+      if (sent) write.stamps.add(sent);
+      writes.set(change.changeId, write);
     }
   }
-  // Kept in a conflict: this write, or an equal value written concurrently (the value is what matters).
   const keptInConflict = new Set<string>();
-  const valuesInConflict = new Map<string, Array<{ changeId: string | null }>>();
   for (const record of state.cloud.values()) {
     if (record.entityType !== 'conflict') continue;
-    const values = (record.fields.values as Array<{ changeId: string | null; value: unknown }> | undefined) ?? [];
-    const key = `${String(record.fields.entityId)}/${String(record.fields.field)}`;
-    for (const value of values) {
+    const values = (record.fields.values as Array<{ changeId: string | null }> | undefined) ?? [];
+    for (const value of values)
       if (value.changeId) keptInConflict.add(`${String(record.fields.entityId)}/${value.changeId}`);
-      valuesInConflict.set(key, [...(valuesInConflict.get(key) ?? []), value]);
-    }
   }
 
   for (const browser of state.browsers) {
     for (const made of browser.ledger.made.values()) {
-      const logged = state.cloudLog.get(made.changeId);
-      if (!logged) {
+      if (!state.cloudLog.has(made.changeId)) {
         failures.push(`${browser.name} ${made.changeId} never reached the cloud`);
         continue;
       }
       const final = state.cloud.get(`update/${made.entityId}`);
-      for (const [field, stamp] of Object.entries(logged.stamps)) {
+      if (!final) {
+        failures.push(`update/${made.entityId} is missing at the cloud`);
+        continue;
+      }
+      for (const field of Object.keys(made.stamps)) {
         checked += 1;
-        if (!final) {
-          failures.push(`update/${made.entityId} is missing at the cloud`);
-          break;
-        }
-        const value = field === DELETED_AT ? 'deleted' : made.fields?.[field];
-        if (final.meta[field]?.changeId === made.changeId) continue;
-        if (keptInConflict.has(`${made.entityId}/${made.changeId}`)) continue;
-        // A twin: a write of the same value from the same base (two people made the same edit at once).
-        const myBase = logged.base?.[field] ?? null;
-        const isTwin = (changeId: string | null | undefined) => {
-          const twin = changeId ? state.cloudLog.get(changeId) : undefined;
-          return !!twin && (twin.base?.[field] ?? null) === myBase && deepEqual(twin.fields?.[field], value);
+        const writes = byField.get(`${made.entityId}/${field}`) ?? new Map<string, FieldWrite>();
+        const parentOf = (write: FieldWrite) =>
+          write.base === null ? undefined : [...writes.values()].find((other) => other.stamps.has(write.base!));
+        const ancestors = (write: FieldWrite) => {
+          const found = new Set<string>();
+          for (let parent = parentOf(write); parent && !found.has(parent.changeId); parent = parentOf(parent)) {
+            found.add(parent.changeId);
+          }
+          return found;
         };
-        const conflicting = valuesInConflict.get(`${made.entityId}/${field}`) ?? [];
-        if (field !== DELETED_AT && conflicting.some((kept) => isTwin(kept.changeId))) continue;
-        if (field === DELETED_AT ? final.deletedAt !== null : deepEqual(value, final.fields[field])) continue;
-        const seen = seenStamps.get(`${made.entityId}/${field}`) ?? new Set<string>();
-        // The write under every stamp it carried: as sent, as the cloud took it, as the hub took it.
-        const aliases = [stamp, made.stamps[field], state.hubLog.get(made.changeId)?.stamps[field]];
-        const seenExactly = aliases.some((alias) => alias !== undefined && seen.has(alias));
-        const seenEqualValue = [...seen].some((s) => isTwin(changeAt.get(`${made.entityId}/${field}/${s}`)));
-        if (seenExactly || seenEqualValue) continue;
-        const winner = final.meta[field]?.changeId ? state.cloudLog.get(final.meta[field].changeId) : undefined;
-        const short = (id: string | null | undefined) => (id ? id.slice(0, 8) : '-');
-        const story = [...state.cloudLog.values(), ...state.hubLog.values()]
-          .filter((c) => c.entityId === made.entityId && c.stamps[field] !== undefined)
-          .map(
-            (c) =>
-              `${state.hubLog.get(c.changeId) === c ? 'hub' : 'cloud'}:${short(c.changeId)}=${JSON.stringify(field === DELETED_AT ? c.op : c.fields?.[field])}@${c.stamps[field]}<-${c.base?.[field] ?? null}`,
-          );
-        const conflicts = [...state.cloud.values()]
-          .filter((r) => r.entityType === 'conflict' && r.fields.entityId === made.entityId)
-          .map(
-            (r) =>
-              `${String(r.fields.field)}:[${(r.fields.values as Array<{ changeId: string }>).map((v) => short(v.changeId)).join(',')}]`,
-          );
+        const keptAsItself = (write: FieldWrite) =>
+          final.meta[field]?.changeId === write.changeId ||
+          keptInConflict.has(`${made.entityId}/${write.changeId}`) ||
+          [...writes.values()].some((other) => other.base !== null && write.stamps.has(other.base));
+        const mine = writes.get(made.changeId)!;
+        const finalValue = field === DELETED_AT ? (final.deletedAt === null ? null : 'deleted') : final.fields[field];
+        if (keptAsItself(mine) || deepEqual(mine.value, finalValue)) continue;
+        const myAncestors = ancestors(mine);
+        const keptTwin = [...writes.values()].some(
+          (other) =>
+            other.changeId !== mine.changeId &&
+            deepEqual(other.value, mine.value) &&
+            !myAncestors.has(other.changeId) &&
+            !ancestors(other).has(mine.changeId) &&
+            keptAsItself(other),
+        );
+        if (keptTwin) continue;
         failures.push(
-          `${browser.name} wrote ${field}=${JSON.stringify(value)} on update/${made.entityId} (${made.changeId} at ${stamp}, base ${logged.base?.[field]}): ` +
-            `not final, in no conflict, seen by nobody; final ${JSON.stringify(final.fields[field])} at ${final.stamps[field]} ` +
-            `by ${final.meta[field]?.changeId} (base ${winner?.base?.[field]}); writes ${story.join(' ')}; conflicts ${conflicts.join(' ')}`,
+          `${browser.name} wrote ${field}=${JSON.stringify(mine.value)} on update/${made.entityId}: ${story(writes, final, field)}`,
         );
       }
     }
@@ -338,6 +343,15 @@ function noLostWrite(state: FinalState): InvariantResult {
     checked,
     failures,
   );
+}
+
+/** Every write to the field, oldest first, with what each saw: what a person needs to see a loss. */
+function story(writes: Map<string, FieldWrite>, final: ServerRecord, field: string): string {
+  const short = (id: string | null | undefined) => (id ? id.slice(0, 8) : '-');
+  const lines = [...writes.values()]
+    .sort((a, b) => ([...a.stamps].sort()[0]! < [...b.stamps].sort()[0]! ? -1 : 1))
+    .map((w) => `${short(w.changeId)}=${JSON.stringify(w.value)}@${[...w.stamps].sort().join('|')}<-${w.base}`);
+  return `final by ${short(final.meta[field]?.changeId)}; writes ${lines.join(' ')}`;
 }
 
 /** Each change took effect once: logged once at the cloud, versions count the changes, replays are duplicates. */
