@@ -15,7 +15,7 @@ import {
   type ConflictValue,
   type EntityType,
 } from './contract';
-import { compareStamps, formatStamp, parseStamp, type Stamp } from './hlc';
+import { compareStamps, formatStamp, maxStamp, parseStamp, type Stamp } from './hlc';
 
 /** Who wrote a field value, kept beside the value so a later conflict can name both sides. */
 export interface FieldMeta {
@@ -67,10 +67,12 @@ export interface MergeContext {
   /**
    * The stamp a clamped write gets: the server's own clock, so every clamped
    * write is unique (writes from one fast device in one batch must not all
-   * become the same stamp). Without it, the clamp keeps the writer's counter
-   * and node id (pure tests).
+   * become the same stamp), and above `seen`, the newest stamp the write saw
+   * (another device's clock may run a little ahead of this server's: a write
+   * clamped below what it saw would lose to it). Without it, the clamp keeps
+   * the writer's counter and node id (pure tests).
    */
-  clampedStamp?: () => Stamp;
+  clampedStamp?: (seen: Stamp | null) => Stamp;
 }
 
 export type MergeOutcome =
@@ -205,11 +207,16 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     change.op === 'delete' ? { [DELETED_AT]: stampTime(change.stamps[DELETED_AT]!) } : (change.fields ?? {});
   // One clamped stamp per stamp sent: the fields of one change keep sharing one stamp.
   const clampedOnce = new Map<Stamp, Stamp>();
+  // What the write saw, as stored here (a device's own raw future stamp is never folded into a clock).
+  const newestBase = Object.entries(change.base ?? {})
+    .map(([field, base]) => normalizeBase(current, field, base ?? null))
+    .filter((base): base is Stamp => base !== null && !clampStamp(base, ctx.nowMs).clamped)
+    .reduce<Stamp | null>((a, b) => maxStamp(a, b), null);
   const clamp = (raw: Stamp): { stamp: Stamp; clamped: boolean } => {
     if (!ctx.clampFutureStamps) return { stamp: raw, clamped: false };
     const result = clampStamp(raw, ctx.nowMs);
     if (!result.clamped || !ctx.clampedStamp) return result;
-    if (!clampedOnce.has(raw)) clampedOnce.set(raw, ctx.clampedStamp());
+    if (!clampedOnce.has(raw)) clampedOnce.set(raw, ctx.clampedStamp(newestBase));
     return { stamp: clampedOnce.get(raw)!, clamped: true };
   };
   for (const [field, value] of Object.entries(source)) {

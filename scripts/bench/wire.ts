@@ -36,7 +36,7 @@ function decode(encoding: string | undefined, body: Buffer): Buffer {
   return body;
 }
 
-export async function wirePost<T = any>(url: string, path: string, payload: unknown, options: WireOptions = {}) {
+export async function wirePost<T = unknown>(url: string, path: string, payload: unknown, options: WireOptions = {}) {
   const json = Buffer.from(JSON.stringify(payload));
   const compress = options.compress ?? json.length >= 1024;
   const body = compress ? await gzip(json) : json;

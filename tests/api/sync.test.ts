@@ -189,6 +189,35 @@ describe('push', () => {
     expect((await volunteer.get(`/api/records/update/${change.entityId}`)).body.record.fields.title).toBe('Honest');
   });
 
+  it('when a device hours ahead edits a value stamped a little ahead of this server, then its clamped edit still wins', async () => {
+    // Another device's clock runs a minute ahead (within the 5 minutes allowed): its stamp stays as sent.
+    const created = createUpdate('nodeAheadALittle', { kind: 'need', title: 'Seen' });
+    const minuteAhead = formatStamp({ ms: Date.now() + 60_000, counter: 0, nodeId: 'nodeAheadALittle' });
+    created.stamps = { kind: minuteAhead, title: minuteAhead };
+    await push(volunteer, [created]);
+    // The edit reaches another instance, whose clock never folded that stamp in.
+    const other = await startTestServer({ DATABASE_URL: server.database!.url });
+    try {
+      const fast = edit('nodeFast2', created.entityId, { title: 'Edited after seeing it' }, { title: minuteAhead });
+      fast.stamps = { title: formatStamp({ ms: Date.now() + 3 * 60 * 60 * 1000, counter: 0, nodeId: 'nodeFast2' }) };
+      const reply = await other.server.ctx.db
+        .transaction(async () => undefined)
+        .then(() =>
+          new ApiClient(other.url).post(
+            '/api/sync/push',
+            { clientId: 'fast', changes: [fast] },
+            { cookie: volunteer.sessionCookie! },
+          ),
+        );
+      expect(reply.body.results[0]).toMatchObject({ status: 'applied', clamped: true });
+      expect(reply.body.results[0].stamps.title > minuteAhead).toBe(true);
+      const { record } = (await volunteer.get(`/api/records/update/${created.entityId}`)).body;
+      expect(record.fields.title).toBe('Edited after seeing it');
+    } finally {
+      await other.server.close(1000);
+    }
+  });
+
   it('when a device hours ahead edits its own write again in the same batch, then both apply in order, each with its own stamp', async () => {
     const ahead = Date.now() + 3 * 60 * 60 * 1000;
     // An HLC's counter restarts at 0 each new millisecond: two edits a few ms apart differ only in ms.

@@ -90,7 +90,7 @@ export async function applyChanges(
       origin: change.origin ?? options.origin,
       nowMs,
       clampFutureStamps: true,
-      clampedStamp: () => ctx.clock.now(),
+      clampedStamp: (seen) => (seen ? ctx.clock.receive(seen) : ctx.clock.now()),
     });
     if (!outcome.ok) {
       results.push({
