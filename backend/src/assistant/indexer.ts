@@ -18,14 +18,15 @@ const HELD_BACK_POLL_MS = 20;
 export async function catchUpIndex(db: Database): Promise<number> {
   let indexed = 0;
   for (let waited = 0; ;) {
-    const step = await db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifeline:assistant-index', 0))`);
-      const position = await tx.query<{ value: string }>(`SELECT value FROM server_meta WHERE key = $1`, [
-        POSITION_KEY,
-      ]);
-      const [txId, seq] = (position.rows[0]?.value ?? '0:0').split(':');
-      const { rows } = await tx.query<{ index_tx_id: string; index_seq: number }>(
-        `SELECT b.tx_id::text AS index_tx_id, b.seq AS index_seq,
+    const step = await db.transaction(
+      async (tx) => {
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifeline:assistant-index', 0))`);
+        const position = await tx.query<{ value: string }>(`SELECT value FROM server_meta WHERE key = $1`, [
+          POSITION_KEY,
+        ]);
+        const [txId, seq] = (position.rows[0]?.value ?? '0:0').split(':');
+        const { rows } = await tx.query<{ index_tx_id: string; index_seq: number }>(
+          `SELECT b.tx_id::text AS index_tx_id, b.seq AS index_seq,
                 CASE WHEN b.entity_type IN ('document', 'update') THEN
                   assistant_index_record(b.community_id, b.entity_type, b.entity_id, b.fields, b.deleted_at, b.updated_at)
                 END
@@ -36,27 +37,29 @@ export async function catchUpIndex(db: Database): Promise<number> {
                   ORDER BY tx_id, seq
                   LIMIT $3) AS b
           ORDER BY b.tx_id, b.seq`,
-        [txId, Number(seq), BATCH],
-      );
-      const last = rows[rows.length - 1];
-      if (last) {
-        await tx.query(
-          `INSERT INTO server_meta (key, value) VALUES ($1, $2)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-          [POSITION_KEY, `${last.index_tx_id}:${last.index_seq}`],
+          [txId, Number(seq), BATCH],
         );
-      }
-      const held =
-        rows.length < BATCH &&
-        (
-          await tx.query<{ held: boolean }>(
-            // Any record past what we indexed: held back by an older transaction, or visible since our read.
-            `SELECT EXISTS (SELECT 1 FROM records WHERE (tx_id, seq) > ($1::xid8, $2::bigint)) AS held`,
-            [last?.index_tx_id ?? txId, last?.index_seq ?? Number(seq)],
-          )
-        ).rows[0]?.held === true;
-      return { count: rows.length, held };
-    });
+        const last = rows[rows.length - 1];
+        if (last) {
+          await tx.query(
+            `INSERT INTO server_meta (key, value) VALUES ($1, $2)
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+            [POSITION_KEY, `${last.index_tx_id}:${last.index_seq}`],
+          );
+        }
+        const held =
+          rows.length < BATCH &&
+          (
+            await tx.query<{ held: boolean }>(
+              // Any record past what we indexed: held back by an older transaction, or visible since our read.
+              `SELECT EXISTS (SELECT 1 FROM records WHERE (tx_id, seq) > ($1::xid8, $2::bigint)) AS held`,
+              [last?.index_tx_id ?? txId, last?.index_seq ?? Number(seq)],
+            )
+          ).rows[0]?.held === true;
+        return { count: rows.length, held };
+      },
+      { orderedScans: true },
+    );
     indexed += step.count;
     if (step.count === BATCH) continue;
     // Committed writes can sit behind an older transaction for a moment: wait briefly for it.

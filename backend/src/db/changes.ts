@@ -9,8 +9,15 @@ export async function findExistingChanges(
   changeIds: string[],
 ): Promise<Map<string, Record<string, string>>> {
   if (changeIds.length === 0) return new Map();
+  // One primary-key probe per id, whatever the planner believes about the table's size: `= ANY` or a
+  // join let it scan every change of the community when statistics are missing (the LIMIT keeps the
+  // subquery from being flattened into such a join).
   const { rows } = await tx.query<{ change_id: string; stamps: Record<string, string> }>(
-    `SELECT change_id::text AS change_id, stamps FROM changes WHERE community_id = $1 AND change_id = ANY($2::uuid[])`,
+    `SELECT found.change_id::text AS change_id, found.stamps
+       FROM unnest($2::uuid[]) AS wanted(id)
+       CROSS JOIN LATERAL (
+         SELECT c.change_id, c.stamps FROM changes c WHERE c.community_id = $1 AND c.change_id = wanted.id LIMIT 1
+       ) AS found`,
     [communityId, changeIds],
   );
   return new Map(rows.map((row) => [row.change_id, row.stamps]));

@@ -11,13 +11,24 @@ export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<Row>>;
 }
 
+export interface TransactionOptions {
+  /**
+   * Plan `ORDER BY … LIMIT` reads as a walk down the matching index, never a
+   * sort of everything that matches. Without fresh statistics (autovacuum
+   * behind, or off) the planner guesses a few hundred matching rows where
+   * there are 500,000, and sorting them all for every page of a pull turns
+   * each page into a full scan.
+   */
+  orderedScans?: boolean;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /**
    * Run `work` in one transaction. Serialization failures and deadlocks
    * (SQLSTATE 40001, 40P01) are retried, so `work` must be safe to re-run.
    */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** A raw client for tools that need one (the migration runner), held exclusively while `work` runs. */
   withClient<T>(work: (client: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -40,4 +51,9 @@ export async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * tries));
     }
   }
+}
+
+/** The statement that opens a transaction with these options (one round trip). */
+export function beginStatement(options: TransactionOptions = {}): string {
+  return options.orderedScans ? 'BEGIN; SET LOCAL enable_sort = off' : 'BEGIN';
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import { PGlite, types } from '@electric-sql/pglite';
-import { withRetries, type Database, type Queryable, type QueryResult } from './database';
+import { beginStatement, withRetries, type Database, type Queryable, type QueryResult } from './database';
 
 /**
  * Embedded Postgres (PGlite, in-process). It serves one connection, so every
@@ -38,10 +38,10 @@ export async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     query: (sql, params) => exclusive(() => raw.query(sql, params)),
-    transaction: (work) =>
+    transaction: (work, options) =>
       withRetries(() =>
         exclusive(async () => {
-          await raw.query('BEGIN');
+          await raw.query(beginStatement(options));
           try {
             const result = await work(raw);
             await raw.query('COMMIT');

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { withRetries, type Database, type Queryable, type QueryResult } from './database';
+import { beginStatement, withRetries, type Database, type Queryable, type QueryResult } from './database';
 
 // timestamptz as ISO strings, int8 as JS numbers (our counters stay far below 2^53).
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -23,11 +23,11 @@ export function connectPostgres(connectionString: string, maxConnections = 10): 
   return {
     kind: 'postgres',
     query: (sql, params) => direct.query(sql, params),
-    transaction: (work) =>
+    transaction: (work, options) =>
       withRetries(async () => {
         const client = await pool.connect();
         try {
-          await client.query('BEGIN');
+          await client.query(beginStatement(options));
           const result = await work(wrap(client));
           await client.query('COMMIT');
           return result;

@@ -1,6 +1,6 @@
 /** Storage of synced records: current state per entity, in pull order. */
 import type { EntityType, RecordState } from '@lifeline/core';
-import type { Queryable } from './database';
+import type { Database, Queryable } from './database';
 import { packMeta, unpackMeta } from './field-meta-codec';
 
 export interface EntityKey {
@@ -155,19 +155,23 @@ export async function pullAfter(
 
 /** Every record of a community, in batches, for the NDJSON export (never all in memory). */
 export async function* exportRecords(
-  db: Queryable,
+  db: Database,
   communityId: string,
   batchSize = 1000,
 ): AsyncGenerator<StoredRecord> {
   let afterType = '';
   let afterId = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const { rows } = await db.query<RecordRow>(
-      // Qualified: the bare entity_id would be COLUMNS' text output column, not the indexed uuid.
-      `SELECT ${COLUMNS} FROM records r
+    const { rows } = await db.transaction(
+      (tx) =>
+        tx.query<RecordRow>(
+          // Qualified: the bare entity_id would be COLUMNS' text output column, not the indexed uuid.
+          `SELECT ${COLUMNS} FROM records r
         WHERE r.community_id = $1 AND (r.entity_type, r.entity_id) > ($2, $3::uuid)
         ORDER BY r.entity_type, r.entity_id LIMIT $4`,
-      [communityId, afterType, afterId, batchSize],
+          [communityId, afterType, afterId, batchSize],
+        ),
+      { orderedScans: true },
     );
     for (const row of rows) yield toRecord(row);
     const last = rows[rows.length - 1];

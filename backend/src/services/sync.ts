@@ -83,7 +83,10 @@ export async function pull(
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }
   const read = () =>
-    pullAfter(ctx.db, principal.communityId, decoded.position, limit + 1, { withMeta: principal.kind === 'hub' });
+    ctx.db.transaction(
+      (tx) => pullAfter(tx, principal.communityId, decoded.position, limit + 1, { withMeta: principal.kind === 'hub' }),
+      { orderedScans: true },
+    );
   let rows = await read();
   let heldBack = false;
   // Committed records can sit behind an older transaction still in flight for a

@@ -152,7 +152,9 @@ export class UpstreamWorker {
 
   private async pushAll(communityId: string): Promise<void> {
     for (;;) {
-      const batch = await pendingUpstream(this.ctx.db, communityId, PUSH_BATCH);
+      const batch = await this.ctx.db.transaction((tx) => pendingUpstream(tx, communityId, PUSH_BATCH), {
+        orderedScans: true,
+      });
       if (batch.length === 0) return;
       const origin = this.ctx.serverId;
       const { results } = await this.cloud.push(
