@@ -14,7 +14,7 @@ import { mergeRemoteRecords } from '../services/merge-remote';
 import { CloudClient, UpstreamError } from './cloud-client';
 
 const PUSH_BATCH = 500;
-const PULL_PAGE = 1000;
+const PULL_PAGE = 2000;
 const KICK_DELAY_MS = 500;
 const MAX_EMPTY_PAGES = 3;
 const CURSOR_KEY = 'upstream_cursor';
@@ -130,10 +130,16 @@ export class UpstreamWorker {
     return this.running;
   }
 
+  /**
+   * Push and pull at once: they touch different things (the queue, the
+   * cursor) and merging is order-free, so after an outage the hub sends its
+   * backlog while it takes in the cloud's, on both machines' cores at once.
+   */
   private async syncOnce(): Promise<void> {
     const communityId = await this.community();
-    await this.pushAll(communityId);
-    await this.pullAll(communityId);
+    const results = await Promise.allSettled([this.pushAll(communityId), this.pullAll(communityId)]);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** The hub belongs to the community of its API key; it learns it once, from the cloud. */
@@ -179,14 +185,21 @@ export class UpstreamWorker {
     }
   }
 
+  /**
+   * Pull pages until caught up. The next page is asked for as soon as this
+   * one arrives, while this one merges (the cursor is stored with each
+   * page's merge, in order, so a crash never skips a page).
+   */
   private async pullAll(communityId: string): Promise<void> {
+    const pull = (cursor: string | null) => this.cloud.pull(`hub:${this.ctx.serverId}`, cursor, PULL_PAGE);
     let emptyPages = 0;
+    let next: ReturnType<typeof pull> | null = null;
     for (let pages = 0; pages < 10_000 && !this.stopped; pages += 1) {
-      const cursor = await readMeta(this.ctx.db, CURSOR_KEY);
       let page;
       try {
-        page = await this.cloud.pull(`hub:${this.ctx.serverId}`, cursor, PULL_PAGE);
+        page = await (next ?? pull(await readMeta(this.ctx.db, CURSOR_KEY)));
       } catch (error) {
+        next = null;
         if (error instanceof UpstreamError && error.kind === 'cursor_mismatch') {
           // The cloud is not the one we pulled from before (restored, replaced): start over; merge is idempotent.
           await writeMeta(this.ctx.db, CURSOR_KEY, null);
@@ -194,14 +207,17 @@ export class UpstreamWorker {
         }
         throw error;
       }
+      // Empty pages with hasMore: the cloud is waiting on a long transaction; finish this round, come back later.
+      emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
+      const more: boolean = page.hasMore && emptyPages < MAX_EMPTY_PAGES;
+      next = more ? pull(page.cursor) : null;
+      // A prefetch that fails is seen when it is awaited; until then it must not count as unhandled.
+      next?.catch(() => undefined);
       await this.ctx.db.transaction(async (tx) => {
         await mergeRemoteRecords(this.ctx, tx, communityId, page.records);
         await writeMeta(tx, CURSOR_KEY, page.cursor);
       });
-      if (!page.hasMore) return;
-      // Empty pages with hasMore: the cloud is waiting on a long transaction; finish this round, come back later.
-      emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
-      if (emptyPages >= MAX_EMPTY_PAGES) return;
+      if (!more) return;
     }
   }
 }
