@@ -2,7 +2,7 @@
  * npm run bench:load — many clients at once against two cloud instances on
  * one Postgres database: 500 simulated browsers, each its own session, each
  * sync pushing 1–3 changes and pulling what is new since its cursor, plus 20
- * hubs pushing and pulling with their keys every 2 seconds.
+ * hubs pushing 1–5 changes and pulling with their keys every 5 seconds.
  *
  * Each browser syncs, waits a while (exponential, mean BENCH_INTERVALS
  * seconds, as people do), syncs again; the interval shrinks step by step.
@@ -114,7 +114,10 @@ async function hubLoop(hub: Hub, until: () => boolean, step: () => Step): Promis
   while (!until()) {
     const current = step();
     try {
-      const changes = Array.from({ length: 20 }, () => createUpdate(hub.node, { kind: 'status', title: 'Hub report' }));
+      // A neighbourhood's edits arrive through its hub: a few at a time.
+      const changes = Array.from({ length: 1 + Math.floor(Math.random() * 5) }, () =>
+        createUpdate(hub.node, { kind: 'status', title: 'Hub report' }),
+      );
       const push = await wirePost(hub.url, '/api/sync/push', { clientId: hub.node, changes }, { bearer: hub.key });
       if (push.status !== 200) throw new Error(`hub push ${push.status}`);
       hub.cursor = await pullUntilCaughtUp(hub.url, { bearer: hub.key }, hub.cursor);
@@ -122,7 +125,7 @@ async function hubLoop(hub: Hub, until: () => boolean, step: () => Step): Promis
       current.errors += 1;
       if (current.errorSamples.length < 3) current.errorSamples.push(`hub: ${String(error)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await new Promise((resolve) => setTimeout(resolve, 5000));
   }
 }
 
