@@ -7,6 +7,14 @@
  */
 import { runChaos } from '../tests/chaos/harness';
 import { formatReport } from '../tests/chaos/report';
+import { runningTopologies } from '../tests/chaos/topology';
+
+// Interrupted: take the servers and clusters of the current run down too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all([...runningTopologies].map((topology) => topology.stop())).finally(() => process.exit(130));
+  });
+}
 
 function option(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);

@@ -95,6 +95,9 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
+/** Topologies still up, so an interrupted run can take its processes and clusters down with it. */
+export const runningTopologies = new Set<Topology>();
+
 export interface TopologyOptions {
   upstreamIntervalMs: number;
 }
@@ -134,11 +137,13 @@ export async function startCloud(options: TopologyOptions): Promise<{
       links['hub-cloud'].retarget(target.port);
     },
     async stop() {
+      runningTopologies.delete(topology);
       await Promise.all(Object.values(links).map((link) => link.stop()));
       await Promise.all(Object.values(servers).map((server) => server.kill('SIGKILL')));
       await Promise.all([cloudCluster.destroy(), hubCluster.destroy()]);
     },
   };
+  runningTopologies.add(topology);
   return {
     topology,
     async startHub(hubKey) {
