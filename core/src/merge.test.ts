@@ -460,6 +460,17 @@ describe('mergeAliasStamps: one write clamped differently at two servers', () =>
     expect(next.fields.createdAt).toBe(new Date(3000).toISOString());
   });
 
+  it("when a delete takes another server's higher stamp, then its deletedAt moves with it (it is read from the stamp)", () => {
+    const d = { ...del(s(2000, 'cloud'), { deletedAt: null }), changeId: ids.w };
+    const here = apply(base, d).record;
+    expect(here.deletedAt).toBe(new Date(2000).toISOString());
+    const next = mergeAliasStamps(here, { ...d, stamps: { deletedAt: s(3000, 'hub') } }, d.stamps, ctxLite)!;
+    const atHub = apply(base, { ...d, stamps: { deletedAt: s(3000, 'hub') } }).record;
+    expect(next.stamps.deletedAt).toBe(s(3000, 'hub'));
+    expect(next.deletedAt).toBe(atHub.deletedAt);
+    expect(mergeRecordStates(atHub, next).deletedAt).toBe(mergeRecordStates(next, atHub).deletedAt);
+  });
+
   it('when the other stamp is still too far ahead, then it is remembered, never adopted', () => {
     const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
     const here = apply(base, w).record;

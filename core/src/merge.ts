@@ -615,6 +615,9 @@ export function mergeAliasStamps(
     if (meta.changeId === change.changeId) {
       if (usable && compareStamps(alias, stamp) > 0) {
         next.stamps[field] = alias;
+        // A delete's time is read from its stamp: the server that clamped it higher stored that time.
+        if (field === DELETED_AT && change.op === 'delete' && next.deletedAt !== null)
+          next.deletedAt = stampTime(alias);
         next.meta[field] = withAliases(
           { ...meta, formerStamps: meta.formerStamps?.filter((s) => s !== alias) },
           meta,
