@@ -219,7 +219,42 @@ function convergence(state: FinalState): InvariantResult {
         failures.push(`${browser.name} differs on ${key}: ${difference(seen, asBrowserSees(record))}`);
     }
   }
-  return result('convergence: hub and every browser equal the cloud', checked, failures);
+  const outcome = result('convergence: hub and every browser equal the cloud', checked, failures);
+  if (failures.length > 0) outcome.failures.push(...explainDivergence(state, failures[0]!));
+  return outcome;
+}
+
+/** For the first record that differs: what each side holds and every logged change of it, to replay by hand. */
+function explainDivergence(state: FinalState, failure: string): string[] {
+  const key = /differs on (\S+):/.exec(failure)?.[1];
+  if (!key) return [];
+  const entityId = key.split('/')[1];
+  const show = (record: Pick<ServerRecord, 'fields' | 'stamps' | 'meta'> | undefined) =>
+    record
+      ? JSON.stringify({
+          stamps: record.stamps,
+          writers: Object.fromEntries(
+            Object.entries(record.meta).map(([field, m]) => [field, [m.changeId, m.base, m.formerStamps ?? []]]),
+          ),
+        })
+      : 'absent';
+  const maker = (changeId: string) => state.browsers.find((b) => b.ledger.made.has(changeId));
+  const log = (name: string, entries: Map<string, LoggedChange>) =>
+    [...entries.values()]
+      .filter((change) => change.entityId === entityId)
+      .map(
+        (change) =>
+          `  ${name} log ${change.changeId} by ${maker(change.changeId)?.name ?? '?'} ${change.op} from ${change.origin}: ` +
+          `stamps ${JSON.stringify(change.stamps)} base ${JSON.stringify(change.base)} ` +
+          `sent ${JSON.stringify(maker(change.changeId)?.ledger.made.get(change.changeId)?.stamps ?? null)} ` +
+          `answers ${JSON.stringify(maker(change.changeId)?.ledger.answers.get(change.changeId) ?? [])}`,
+      );
+  return [
+    `  explain ${key}: cloud ${show(state.cloud.get(key))}`,
+    `  explain ${key}: hub ${show(state.hub.get(key))}`,
+    ...log('cloud', state.cloudLog),
+    ...log('hub', state.hubLog),
+  ];
 }
 
 /** Every record reached every replica; nothing exists somewhere but not at the cloud. */
