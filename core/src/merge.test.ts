@@ -471,6 +471,27 @@ describe('mergeAliasStamps: one write clamped differently at two servers', () =>
     expect(mergeRecordStates(atHub, next).deletedAt).toBe(mergeRecordStates(next, atHub).deletedAt);
   });
 
+  it('when a slow device edits a value it saw under a lower stamp than the one kept here, then its edit still wins, stamped above', () => {
+    // The create reached the hub (stamp H) and the cloud (a later clamp C > H); a device whose clock is
+    // behind saw it at the hub, and its edit (H < E < C) names H, which the cloud knows as C's alias.
+    const create = { ...upsert({ kind: 'need', title: 'T' }, s(1000, 'hub')), changeId: ids.w };
+    const atCloud = mergeAliasStamps(
+      apply(null, create).record,
+      { ...create, stamps: { kind: s(3000, 'cloud'), title: s(3000, 'cloud') } },
+      create.stamps,
+      ctxLite,
+    )!;
+    expect(atCloud.stamps.title).toBe(s(3000, 'cloud'));
+    const editStamp = s(2000, 'device');
+    const edited = apply(atCloud, upsert({ title: 'Edited' }, editStamp, { title: s(1000, 'hub') }));
+    expect(edited.status).toBe('applied');
+    expect(edited.record.fields.title).toBe('Edited');
+    expect(edited.record.stamps.title! > s(3000, 'cloud')).toBe(true);
+    expect(edited.acceptedStamps.title).toBe(edited.record.stamps.title);
+    expect(edited.record.meta.title!.formerStamps).toContain(editStamp);
+    expect(edited.conflicts).toEqual([]);
+  });
+
   it('when the other stamp is still too far ahead, then it is remembered, never adopted', () => {
     const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
     const here = apply(base, w).record;

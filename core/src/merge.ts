@@ -227,17 +227,29 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     if (!clampedOnce.has(raw)) clampedOnce.set(raw, ctx.clampedStamp(newestBase));
     return { stamp: clampedOnce.get(raw)!, clamped: true };
   };
+  // A write comes after what it saw, yet its stamp can sit below it: a device whose clock is behind saw the
+  // value under another server's (lower) stamp for it. Stamped above, as a clamped write is, or it would
+  // silently lose to the very value it replaces.
+  const restamp = (raw: Stamp): Stamp => {
+    if (!clampedOnce.has(raw)) {
+      clampedOnce.set(raw, ctx.clampedStamp ? ctx.clampedStamp(newestBase) : liftedStamp(newestBase ?? raw));
+    }
+    return clampedOnce.get(raw)!;
+  };
   for (const [field, value] of Object.entries(source)) {
     const rawStamp = change.stamps[field]!;
+    const base = normalizeBase(current, field, change.base?.[field] ?? null);
     const result = clamp(rawStamp);
     clamped ||= result.clamped;
-    const written = field === DELETED_AT && value !== null && change.op === 'delete' ? stampTime(result.stamp) : value;
+    const behindBase = !result.clamped && base !== null && compareStamps(result.stamp, base) <= 0;
+    const stamp = behindBase ? restamp(rawStamp) : result.stamp;
+    const written = field === DELETED_AT && value !== null && change.op === 'delete' ? stampTime(stamp) : value;
     writes.push({
       field,
       value: written,
-      stamp: result.stamp,
-      base: normalizeBase(current, field, change.base?.[field] ?? null),
-      formerStamps: result.clamped ? [rawStamp] : [],
+      stamp,
+      base,
+      formerStamps: result.clamped || behindBase ? [rawStamp] : [],
     });
   }
   const seen =

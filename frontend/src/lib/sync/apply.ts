@@ -63,8 +63,9 @@ export interface PushOutcome {
  */
 export async function settlePush(db: LifelineDb, batch: OutboxEntry[], results: ChangeResult[]): Promise<PushOutcome> {
   const byId = new Map(results.map((result) => [result.changeId.toLowerCase(), result]));
-  const tx = db.transaction(['outbox', 'records', 'needsAttention'], 'readwrite');
+  const tx = db.transaction(['outbox', 'records', 'needsAttention', 'meta'], 'readwrite');
   const outcome: PushOutcome = { accepted: 0, rejected: 0, conflicts: 0, unanswered: 0 };
+  let highest: string | null = null;
   const now = new Date().toISOString();
   for (const entry of batch) {
     const result = byId.get(entry.change.changeId.toLowerCase());
@@ -92,6 +93,13 @@ export async function settlePush(db: LifelineDb, batch: OutboxEntry[], results: 
       ? { ...entry.change, stamps: { ...entry.change.stamps, ...result.stamps } }
       : entry.change;
     await tx.objectStore('records').put(applyChange(current ?? null, accepted, entry.userId));
+    for (const stamp of Object.values(result.stamps ?? {})) if (compareStamps(stamp, highest) > 0) highest = stamp;
+  }
+  // A server that restamped our write stored it above what we had seen: our next edit must sort after it.
+  const clientId = highest ? await getMetaIn(tx, 'clientId') : undefined;
+  if (highest && clientId) {
+    const clock = new HybridLogicalClock(clientId, wallClockOf(db), (await getMetaIn(tx, 'hlc')) ?? null);
+    await setMetaIn(tx, 'hlc', clock.receive(highest));
   }
   await tx.done;
   return outcome;
