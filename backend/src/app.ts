@@ -33,6 +33,8 @@ export interface AppOptions {
 export function createApp(ctx: ServerContext, options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // API answers are never revalidated; hashing every ~1 MB pull page for an ETag is wasted work (static files keep theirs).
+  app.set('etag', false);
   // Behind a TLS-terminating proxy (Neon-era cloud, compose hub): trust its X-Forwarded-* so cookies get Secure.
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 

@@ -153,6 +153,46 @@ export async function pullAfter(
   return rows.map((row) => ({ record: toRecord(row), position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
 }
 
+/** An ISO 8601 time in UTC to the millisecond, as `Date#toISOString` writes it (both truncate). */
+const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+export interface PulledWireRow {
+  /** The record as the contract shows it, already JSON: Postgres writes it, nothing here parses it. */
+  json: string;
+  position: PullPosition;
+}
+
+/**
+ * `pullAfter` for members, with each record built as its wire JSON by
+ * Postgres: a page of 1,000 records is ~1 MB of JSON that Node would
+ * otherwise parse from the row and serialise again for the answer.
+ * `hiddenFields` are left out of fields and stamps (hub-only secrets).
+ */
+export async function pullWireAfter(
+  db: Queryable,
+  communityId: string,
+  after: PullPosition,
+  limit: number,
+  hiddenFields: string[],
+): Promise<PulledWireRow[]> {
+  const { rows } = await db.query<{ wire: string; pull_tx_id: string; pull_seq: number }>(
+    `SELECT json_build_object(
+              'entityType', r.entity_type, 'entityId', r.entity_id,
+              'fields', r.fields - $5::text[], 'stamps', r.stamps - $5::text[],
+              'version', r.version, 'deletedAt', ${isoTime('r.deleted_at')}, 'updatedAt', ${isoTime('r.updated_at')}
+            )::text AS wire,
+            r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
+       FROM records r
+      WHERE r.community_id = $1
+        AND (r.tx_id, r.seq) > ($2::xid8, $3::bigint)
+        AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY r.tx_id, r.seq
+      LIMIT $4`,
+    [communityId, after.txId, after.seq, limit, hiddenFields],
+  );
+  return rows.map((row) => ({ json: row.wire, position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
+}
+
 /** Every record of a community, in batches, for the NDJSON export (never all in memory). */
 export async function* exportRecords(
   db: Database,

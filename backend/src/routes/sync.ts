@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { ServerContext } from '../context';
 import { requireHubOrAdmin, requirePrincipal } from '../http/authenticate';
 import { parse } from '../http/validate';
-import { exportLines, pull, push, status } from '../services/sync';
+import { exportLines, pull, pullAnswerJson, push, status } from '../services/sync';
 
 export function syncRoutes(ctx: ServerContext): Router {
   const router = Router();
@@ -17,7 +17,7 @@ export function syncRoutes(ctx: ServerContext): Router {
   router.post('/pull', async (req, res) => {
     const principal = requirePrincipal(req);
     const body = parse(pullRequestSchema, req.body);
-    res.json(await pull(ctx, principal, body.cursor, body.limit));
+    res.type('application/json').send(pullAnswerJson(await pull(ctx, principal, body.cursor, body.limit)));
   });
 
   router.get('/status', async (req, res) => {

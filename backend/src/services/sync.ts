@@ -10,7 +10,15 @@ import {
 } from '@lifeline/core';
 import type { ServerContext } from '../context';
 import { findCommunity } from '../db/communities';
-import { countOpenConflicts, exportRecords, hasRecordsAfter, pullAfter, type StoredRecord } from '../db/records';
+import {
+  countOpenConflicts,
+  exportRecords,
+  hasRecordsAfter,
+  pullAfter,
+  pullWireAfter,
+  type PullPosition,
+  type StoredRecord,
+} from '../db/records';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { badRequest, conflict } from '../errors';
 import { authorId, type Principal } from '../principal';
@@ -69,12 +77,17 @@ export async function push(
   return { results, serverTime: new Date().toISOString() };
 }
 
+/** A pull answer whose records are already JSON text (see `pullWireAfter`); `pullAnswerJson` writes it out. */
+export interface PullPage extends Omit<PullResponse, 'records'> {
+  records: string[];
+}
+
 export async function pull(
   ctx: ServerContext,
   principal: Principal,
   cursor: string | null,
   limit = DEFAULT_PULL_LIMIT,
-): Promise<PullResponse> {
+): Promise<PullPage> {
   const decoded = decodeCursor(cursor, ctx.serverId);
   if (!decoded.ok) {
     if (decoded.reason === 'other_server') {
@@ -82,12 +95,19 @@ export async function pull(
     }
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }
-  const read = () =>
+  const read = (after: PullPosition) =>
     ctx.db.transaction(
-      (tx) => pullAfter(tx, principal.communityId, decoded.position, limit + 1, { withMeta: principal.kind === 'hub' }),
+      async (tx) =>
+        principal.kind === 'hub'
+          ? // Hubs also get per-field authorship, decoded from its packed storage form.
+            (await pullAfter(tx, principal.communityId, after, limit + 1, { withMeta: true })).map((row) => ({
+              json: JSON.stringify(toWire(row.record, principal)),
+              position: row.position,
+            }))
+          : pullWireAfter(tx, principal.communityId, after, limit + 1, [...HUB_ONLY_FIELDS]),
       { orderedScans: true },
     );
-  let rows = await read();
+  let rows = await read(decoded.position);
   let heldBack = false;
   // Committed records can sit behind an older transaction still in flight for a
   // moment (or have become visible since the read): look again, briefly, rather
@@ -98,18 +118,24 @@ export async function pull(
     if (!heldBack || waited >= HELD_BACK_WAIT_MS) break;
     if (waited > 0) await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
     waited += HELD_BACK_POLL_MS;
-    rows = await read();
+    rows = await read(decoded.position);
   }
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   ctx.metrics.pulledRecords.inc(page.length);
   ctx.metrics.syncRequests.inc({ kind: 'pull' });
   return {
-    records: page.map(({ record }) => toWire(record, principal)),
+    records: page.map((row) => row.json),
     cursor: encodeCursor(ctx.serverId, last ? last.position : decoded.position),
     hasMore: rows.length > limit || heldBack,
     serverTime: new Date().toISOString(),
   };
+}
+
+/** The pull answer's JSON, records spliced in as they are. */
+export function pullAnswerJson(page: PullPage): string {
+  const rest = JSON.stringify({ cursor: page.cursor, hasMore: page.hasMore, serverTime: page.serverTime });
+  return `{"records":[${page.records.join(',')}],${rest.slice(1)}`;
 }
 
 export async function status(ctx: ServerContext, principal: Principal) {
