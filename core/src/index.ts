@@ -3,3 +3,4 @@ export * from './hlc';
 export * from './merge';
 export * from './validate-change';
 export * from './assistant-contract';
+export * from './clone-json';

@@ -492,6 +492,15 @@ describe('mergeAliasStamps: one write clamped differently at two servers', () =>
     expect(edited.conflicts).toEqual([]);
   });
 
+  it('when a base names a stamp never known here (a raw future stamp clamped elsewhere), then the write keeps its stamp', () => {
+    const create = { ...upsert({ kind: 'need', title: 'T' }, s(1000, 'hub')), changeId: ids.w };
+    const here = apply(null, create).record;
+    const forwarded = upsert({ body: 'B' }, s(2000, 'hub'), { body: s(ctx.nowMs + 3 * 60 * 60 * 1000, 'device') });
+    const edited = apply(here, forwarded);
+    expect(edited.record.stamps.body).toBe(s(2000, 'hub'));
+    expect(edited.acceptedStamps).toEqual(forwarded.stamps);
+  });
+
   it('when the other stamp is still too far ahead, then it is remembered, never adopted', () => {
     const w = write(ids.w, 'W', s(2000, 'cloud'), s(1000));
     const here = apply(base, w).record;

@@ -6,6 +6,7 @@
  * keeps the value with the highest stamp, and a write that loses to a write it
  * did not see is kept in a conflict draft instead of being dropped.
  */
+import { cloneJson } from './clone-json';
 import { v5 as uuidv5 } from 'uuid';
 import {
   DELETED_AT,
@@ -207,7 +208,7 @@ function normalizeBase(record: RecordState | null, field: string, base: Stamp | 
 export function mergeChange(current: RecordState | null, change: Change, ctx: MergeContext): MergeOutcome {
   const entityType = change.entityType as EntityType;
   const isNew = current === null || Object.keys(current.stamps).length === 0;
-  const record: RecordState = current ? structuredClone(current) : emptyRecord(entityType, change.entityId);
+  const record: RecordState = current ? cloneJson(current) : emptyRecord(entityType, change.entityId);
 
   let clamped = false;
   const writes: FieldWrite[] = [];
@@ -241,7 +242,11 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     const base = normalizeBase(current, field, change.base?.[field] ?? null);
     const result = clamp(rawStamp);
     clamped ||= result.clamped;
-    const behindBase = !result.clamped && base !== null && compareStamps(result.stamp, base) <= 0;
+    // Only when it saw the value held here: a base naming a stamp this replica never knew (a device's raw
+    // future stamp, clamped elsewhere) proves nothing about order here.
+    const currentStamp = current?.stamps[field];
+    const behindBase =
+      !result.clamped && base !== null && base === currentStamp && compareStamps(result.stamp, base) <= 0;
     const stamp = behindBase ? restamp(rawStamp) : result.stamp;
     const written = field === DELETED_AT && value !== null && change.op === 'delete' ? stampTime(stamp) : value;
     writes.push({
@@ -511,7 +516,7 @@ function fillDefaults(
   }
   for (const [field, value] of Object.entries(filled)) {
     if (record.stamps[field] !== undefined) continue;
-    const copy = typeof value === 'object' && value !== null ? structuredClone(value) : value;
+    const copy = typeof value === 'object' && value !== null ? cloneJson(value) : value;
     setField(record, field, copy, createStamp, { ...meta, isDefault: true });
   }
 }
@@ -557,8 +562,8 @@ function dedupe(drafts: ConflictDraft[]): ConflictDraft[] {
  * idempotent, so replicas converge in any order.
  */
 export function mergeRecordStates(local: RecordState | null, remote: RecordState): RecordState {
-  if (!local) return structuredClone(remote);
-  const merged = structuredClone(local);
+  if (!local) return cloneJson(remote);
+  const merged = cloneJson(local);
   for (const [field, stamp] of Object.entries(remote.stamps)) {
     const localStamp = merged.stamps[field];
     if (
@@ -566,8 +571,8 @@ export function mergeRecordStates(local: RecordState | null, remote: RecordState
       outranks(stamp, remote.meta[field]?.changeId, localStamp, merged.meta[field]?.changeId)
     ) {
       const value = field === DELETED_AT ? remote.deletedAt : remote.fields[field];
-      const meta = structuredClone(remote.meta[field] ?? emptyMeta());
-      setField(merged, field, structuredClone(value), stamp, withAliases(meta, local.meta[field], localStamp));
+      const meta = cloneJson(remote.meta[field] ?? emptyMeta());
+      setField(merged, field, cloneJson(value), stamp, withAliases(meta, local.meta[field], localStamp));
     } else if (localStamp !== stamp) {
       merged.meta[field] = withAliases(merged.meta[field], remote.meta[field], stamp) ?? merged.meta[field]!;
     }
@@ -623,7 +628,7 @@ export function mergeAliasStamps(
     const meta = record.meta[field];
     if (!own || !stamp || !meta || alias === own) continue;
     const usable = !clampStamp(alias, ctx.nowMs).clamped;
-    next ??= structuredClone(record);
+    next ??= cloneJson(record);
     if (meta.changeId === change.changeId) {
       if (usable && compareStamps(alias, stamp) > 0) {
         next.stamps[field] = alias;
@@ -652,7 +657,7 @@ export function mergeAliasStamps(
             ? stampTime(alias)
             : change.fields?.[field]
           : change.fields?.[field];
-      setField(next, field, structuredClone(value ?? null), alias, {
+      setField(next, field, cloneJson(value ?? null), alias, {
         changeId: change.changeId,
         author: change.author ?? ctx.author,
         origin: change.origin ?? ctx.origin,

@@ -23,15 +23,14 @@ export interface PackedMeta {
 
 export function packMeta(meta: Record<string, FieldMeta>): PackedMeta {
   const writers: Writer[] = [];
-  const index = new Map<string, number>();
   const fields: Record<string, PackedField> = {};
-  for (const [field, m] of Object.entries(meta)) {
-    const key = `${m.changeId}|${m.author}|${m.origin}|${m.clientTime}`;
-    let position = index.get(key);
-    if (position === undefined) {
-      position = writers.push([m.changeId, m.author, m.origin, m.clientTime]) - 1;
-      index.set(key, position);
-    }
+  for (const field of Object.keys(meta)) {
+    const m = meta[field]!;
+    // A record has a handful of writers: comparing with each beats building and hashing a key per field.
+    let position = writers.findIndex(
+      (w) => w[0] === m.changeId && w[1] === m.author && w[2] === m.origin && w[3] === m.clientTime,
+    );
+    if (position < 0) position = writers.push([m.changeId, m.author, m.origin, m.clientTime]) - 1;
     const packed: PackedField = [position, m.base];
     const former = m.formerStamps && m.formerStamps.length > 0 ? m.formerStamps : undefined;
     if (m.isDefault || m.seen || former) packed.push(m.isDefault ? 1 : 0);
