@@ -15,4 +15,6 @@ export interface ServerContext {
   log: Logger;
   /** Hub mode: the upstream worker, told when local changes land. */
   upstream?: { kick(): void; status(): Promise<unknown> };
+  /** Told of every push and pull, so background work can wait for quiet. */
+  syncActivity?: () => void;
 }

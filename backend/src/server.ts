@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { HybridLogicalClock } from '@lifeline/core';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { createApp } from './app';
+import { startBackgroundIndexing } from './assistant/background-indexing';
 import { catchUpIndex } from './assistant/indexer';
 import type { Config } from './config';
 import type { ServerContext } from './context';
@@ -69,11 +70,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   upstream?.start();
   const sweeper = setInterval(() => void deleteExpiredSessions(db).catch(() => undefined), 60 * 60 * 1000);
   sweeper.unref();
-  // Keep the assistant's passages warm between questions (asking catches up anyway).
-  const indexing = setInterval(() => {
-    catchUpIndex(db).catch((error: unknown) => log.warn({ err: error }, 'assistant indexing failed'));
-  }, 5000);
-  indexing.unref();
+  const indexing = startBackgroundIndexing(() => catchUpIndex(db), log);
+  ctx.syncActivity = indexing.noteSyncActivity;
 
   let closing: Promise<void> | undefined;
   return {
@@ -83,7 +81,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     close(graceMs = 10_000) {
       closing ??= (async () => {
         clearInterval(sweeper);
-        clearInterval(indexing);
+        indexing.stop();
         await upstream?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

@@ -74,6 +74,7 @@ export async function push(
     if (result.clamped) ctx.metrics.clampedStamps.inc();
   }
   ctx.metrics.syncRequests.inc({ kind: 'push' });
+  ctx.syncActivity?.();
   return { results, serverTime: new Date().toISOString() };
 }
 
@@ -124,6 +125,7 @@ export async function pull(
   const last = page[page.length - 1];
   ctx.metrics.pulledRecords.inc(page.length);
   ctx.metrics.syncRequests.inc({ kind: 'pull' });
+  ctx.syncActivity?.();
   return {
     records: page.map((row) => row.json),
     cursor: encodeCursor(ctx.serverId, last ? last.position : decoded.position),
