@@ -197,7 +197,10 @@ function noSelfConflict(state: FinalState): InvariantResult {
       );
     }
   }
-  return result('no self-conflict: a device never conflicts with its own earlier write', checked, failures);
+  const outcome = result('no self-conflict: a device never conflicts with its own earlier write', checked, failures);
+  const first = / of ([0-9a-f-]{36}): /.exec(failures[0] ?? '')?.[1];
+  if (first) outcome.failures.push(...explainDivergence(state, `differs on update/${first}:`));
+  return outcome;
 }
 
 /** Every replica ends equal: the hub to the cloud, each browser to the cloud. */
@@ -373,11 +376,14 @@ function noLostWrite(state: FinalState): InvariantResult {
       }
     }
   }
-  return result(
+  const outcome = result(
     'no lost write: every accepted field write is final, in a conflict, or knowingly replaced',
     checked,
     failures,
   );
+  const first = / on (update\/[0-9a-f-]{36}): /.exec(failures[0] ?? '')?.[1];
+  if (first) outcome.failures.push(...explainDivergence(state, `differs on ${first}:`));
+  return outcome;
 }
 
 /** Every write to the field, oldest first, with what each saw: what a person needs to see a loss. */
