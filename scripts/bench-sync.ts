@@ -6,8 +6,9 @@
  *
  * Per stored size: push BENCH_CHANGES creates in batches of 500 (one client,
  * then several at once), pull them into a fresh client in pages of 1,000,
- * push 1% edits, pull the delta, then a raw-Postgres baseline for the same
- * rows in the same database. Bytes are counted as they cross the wire:
+ * push 1% edits, pull the delta, then two raw-Postgres baselines in the same
+ * database: the issue's (one narrow table, the same fields) and the rows
+ * Lifeline itself stored (a record and a change-log row per change). Bytes are counted as they cross the wire:
  * requests gzip-compressed as the PWA sends them, answers compressed for
  * `Accept-Encoding: br, gzip`. Prints, never asserts.
  *
@@ -150,6 +151,45 @@ async function rawBaseline(url: string, size: number) {
   return { insert, select };
 }
 
+/**
+ * The rows Lifeline itself stored for the last `size` creates (a record and a
+ * change-log row each, with every column and index of those tables), written
+ * again straight into copies of both tables in batches of 500: the floor that
+ * any sync server keeping this data pays, whatever its code does.
+ */
+async function storedRowsBaseline(url: string, size: number) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE bench_records (LIKE records INCLUDING ALL)`);
+    await client.query(`CREATE TABLE bench_changes (LIKE changes INCLUDING ALL)`);
+    const records = await client.query<{ row: unknown }>(
+      `SELECT to_jsonb(r) AS row FROM records r ORDER BY r.tx_id DESC, r.seq DESC LIMIT $1`,
+      [size],
+    );
+    const changes = await client.query<{ row: unknown }>(
+      `SELECT to_jsonb(c) AS row FROM changes c ORDER BY c.received_at DESC LIMIT $1`,
+      [size],
+    );
+    const started = performance.now();
+    for (let i = 0; i < size; i += PUSH_BATCH) {
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO bench_records SELECT * FROM jsonb_populate_recordset(NULL::bench_records, $1)`, [
+        JSON.stringify(records.rows.slice(i, i + PUSH_BATCH).map((r) => r.row)),
+      ]);
+      await client.query(`INSERT INTO bench_changes SELECT * FROM jsonb_populate_recordset(NULL::bench_changes, $1)`, [
+        JSON.stringify(changes.rows.slice(i, i + PUSH_BATCH).map((r) => r.row)),
+      ]);
+      await client.query('COMMIT');
+    }
+    const rate = size / ((performance.now() - started) / 1000);
+    await client.query('DROP TABLE bench_records, bench_changes');
+    return rate;
+  } finally {
+    await client.end();
+  }
+}
+
 async function main() {
   console.log(
     `Lifeline sync benchmark — Postgres, ${CHANGES.toLocaleString('en')} changes, push batches of ${PUSH_BATCH}, ` +
@@ -212,6 +252,11 @@ async function main() {
         `  raw Postgres: INSERT…ON CONFLICT ${raw.insert.toFixed(0)} rows/s, SELECT pages ${raw.select.toFixed(0)} rows/s` +
           `  →  push ${(pushRate / raw.insert).toFixed(2)}× raw (${CLIENTS} clients ${(concurrentRate / raw.insert).toFixed(2)}×),` +
           ` pull ${(pullRate / raw.select).toFixed(2)}× raw`,
+      );
+      const stored = await storedRowsBaseline(database.url, CHANGES);
+      console.log(
+        `  raw Postgres, the rows Lifeline stored (record + change log, same columns and indexes): ${stored.toFixed(0)} changes/s` +
+          `  →  push ${(pushRate / stored).toFixed(2)}× (${CLIENTS} clients ${(concurrentRate / stored).toFixed(2)}×)`,
       );
       summary.push(
         `  ${String(preload).padStart(7)} stored: push ${pushRate.toFixed(0)}/s, ${CLIENTS} clients ${concurrentRate.toFixed(0)}/s, pull ${pullRate.toFixed(0)}/s`,
