@@ -57,6 +57,10 @@ const envSchema = z
     FRONTEND_DIR: optionalString,
     TLS_CERT_FILE: optionalString,
     TLS_KEY_FILE: optionalString,
+    SHUTDOWN_DRAIN_MS: optionalString
+      .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
+      .transform((value) => (value === undefined ? 0 : Number(value)))
+      .refine((value) => value <= 600_000, 'must be at most 600000'),
   })
   .refine((env) => (env.UPSTREAM_URL === undefined) === (env.HUB_API_KEY === undefined), {
     message: 'UPSTREAM_URL and HUB_API_KEY must be set together (both = hub mode)',
@@ -87,6 +91,12 @@ export interface Config {
   frontendDir: string;
   /** Serve HTTPS directly (a hub on a LAN needs a secure context for the offline app). */
   tls: { cert: Buffer; key: Buffer } | undefined;
+  /**
+   * On SIGTERM, how long to keep serving while /readyz already says 503, so a
+   * load balancer stops sending new requests before this instance stops
+   * accepting them (SHUTDOWN_DRAIN_MS; 0 = stop accepting at once).
+   */
+  shutdownDrainMs: number;
 }
 
 export class ConfigError extends Error {
@@ -146,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.TLS_CERT_FILE && e.TLS_KEY_FILE
         ? { cert: readPem('TLS_CERT_FILE', e.TLS_CERT_FILE), key: readPem('TLS_KEY_FILE', e.TLS_KEY_FILE) }
         : undefined,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
   };
 }

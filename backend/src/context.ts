@@ -15,6 +15,8 @@ export interface ServerContext {
   log: Logger;
   /** Hub mode: the upstream worker, told when local changes land. */
   upstream?: { kick(): void; status(): Promise<unknown> };
+  /** Set once SIGTERM arrived: /readyz fails so load balancers drain this instance. */
+  draining?: boolean;
   /** Told of every push and pull, so background work can wait for quiet. */
   syncActivity?: () => void;
 }

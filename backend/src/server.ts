@@ -23,7 +23,7 @@ export interface RunningServer {
   url: string;
   port: number;
   ctx: ServerContext;
-  /** Stop accepting, finish in-flight requests (up to `graceMs`), close the database. */
+  /** Fail /readyz, keep serving for SHUTDOWN_DRAIN_MS, stop accepting, finish in-flight requests (up to `graceMs`), close the database. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -80,6 +80,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ctx,
     close(graceMs = 10_000) {
       closing ??= (async () => {
+        // Fail readiness first and keep serving a while, so the load balancer moves traffic away.
+        ctx.draining = true;
+        if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
         clearInterval(sweeper);
         indexing.stop();
         await upstream?.stop();

@@ -25,7 +25,8 @@ export interface ServerProcess {
 }
 
 export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const port = await freePort();
+  // A restart keeps its address (PORT given); otherwise any free port.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   // e.g. SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server a benchmark runs.
   const nodeArgs = process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'backend/src/main.ts'], {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { ServerContext } from '../context';
 
-/** Liveness, readiness (the database answers) and Prometheus metrics. */
+/** Liveness, readiness (the database answers, not shutting down) and Prometheus metrics. */
 export function operationRoutes(ctx: ServerContext): Router {
   const router = Router();
 
@@ -10,6 +10,10 @@ export function operationRoutes(ctx: ServerContext): Router {
   });
 
   router.get('/readyz', async (_req, res) => {
+    if (ctx.draining) {
+      res.status(503).json({ error: { code: 'draining', message: 'this instance is shutting down' } });
+      return;
+    }
     try {
       await ctx.db.query('SELECT 1');
       res.json({ status: 'ready', serverId: ctx.serverId, mode: ctx.config.mode });
