@@ -1,5 +1,5 @@
 /** Prometheus metrics (prom-client), one registry per server so tests can run several in a process. */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -57,3 +57,66 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What a server reports about its state, read when Prometheus scrapes (never kept up to date in between). */
+export interface StateSources {
+  openConflicts(): Promise<number>;
+  pool?(): { max: number; total: number; idle: number; waiting: number };
+  upstream?(): Promise<{ state: string; pendingUp: number; rejectedUp: number }>;
+}
+
+export const UPSTREAM_STATES = ['starting', 'online', 'offline', 'error'] as const;
+
+export function registerStateMetrics(metrics: Metrics, sources: StateSources): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'lifeline_open_conflicts',
+    help: 'Conflicts waiting for a coordinator, all communities',
+    registers,
+    async collect() {
+      this.set(await sources.openConflicts().catch(() => NaN));
+    },
+  });
+  if (sources.pool) {
+    const pool = sources.pool;
+    new Gauge({
+      name: 'lifeline_db_pool_connections',
+      help: 'Database pool connections by state (max is the pool size)',
+      labelNames: ['state'] as const,
+      registers,
+      collect() {
+        const stats = pool();
+        this.set({ state: 'max' }, stats.max);
+        this.set({ state: 'total' }, stats.total);
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'in_use' }, stats.total - stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
+  if (sources.upstream) {
+    const upstream = sources.upstream;
+    const read = () => upstream().catch(() => null);
+    new Gauge({
+      name: 'lifeline_upstream_state',
+      help: "Hub only: 1 for the upstream link's current state (online, offline, error, starting)",
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const status = await read();
+        for (const state of UPSTREAM_STATES) this.set({ state }, status?.state === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'lifeline_upstream_queue_depth',
+      help: 'Hub only: changes accepted here and not yet acknowledged by the cloud, by state',
+      labelNames: ['state'] as const,
+      registers,
+      async collect() {
+        const status = await read();
+        this.set({ state: 'pending' }, status?.pendingUp ?? NaN);
+        this.set({ state: 'rejected' }, status?.rejectedUp ?? NaN);
+      },
+    });
+  }
+}

@@ -15,8 +15,9 @@ import type { Config } from './config';
 import type { ServerContext } from './context';
 import { openDatabase } from './db/open';
 import { getOrCreateMeta } from './db/server-meta';
+import { countAllOpenConflicts } from './db/records';
 import { deleteExpiredSessions } from './db/sessions';
-import { createMetrics } from './metrics';
+import { createMetrics, registerStateMetrics } from './metrics';
 import { UpstreamWorker } from './upstream/worker';
 
 export interface RunningServer {
@@ -57,6 +58,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   };
   const upstream = config.upstream ? new UpstreamWorker(ctx, config.upstream) : undefined;
   ctx.upstream = upstream;
+  registerStateMetrics(ctx.metrics, {
+    openConflicts: () => countAllOpenConflicts(db),
+    pool: db.poolStats?.bind(db),
+    upstream: upstream ? () => upstream.status() : undefined,
+  });
   const app = createApp(ctx, { sessionSecret });
   const server = config.tls
     ? https.createServer({ cert: config.tls.cert, key: config.tls.key }, app)

@@ -29,6 +29,8 @@ export interface Database extends Queryable {
    * (SQLSTATE 40001, 40P01) are retried, so `work` must be safe to re-run.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Connections in use and waiting, for monitoring (Postgres pools only). */
+  poolStats?(): { max: number; total: number; idle: number; waiting: number };
   /** A raw client for tools that need one (the migration runner), held exclusively while `work` runs. */
   withClient<T>(work: (client: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -46,6 +46,12 @@ export function connectPostgres(connectionString: string, maxConnections = 10): 
         client.release();
       }
     },
+    poolStats: () => ({
+      max: maxConnections,
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+    }),
     close: () => pool.end(),
   };
 }

@@ -262,3 +262,11 @@ export async function countOpenConflicts(db: Queryable, communityId: string): Pr
   );
   return rows[0]?.count ?? 0;
 }
+
+export async function countAllOpenConflicts(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM records
+      WHERE entity_type = 'conflict' AND fields ->> 'status' = 'open' AND deleted_at IS NULL`,
+  );
+  return rows[0]?.count ?? 0;
+}
