@@ -35,6 +35,11 @@ const envSchema = z
       (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
       'DATABASE_URL must start with postgres:// or postgresql://',
     ),
+    DATABASE_READ_URLS: optionalString.refine(
+      (value) => value === undefined || value.split(',').every((url) => /^postgres(ql)?:\/\/\S+$/.test(url.trim())),
+      'DATABASE_READ_URLS must be postgres:// URLs, comma-separated',
+    ),
+    DATABASE_READ_MAX_LAG_MS: positiveInt(2000, 3_600_000),
     DATA_DIR: optionalString,
     UPSTREAM_URL: httpUrl('UPSTREAM_URL'),
     HUB_API_KEY: optionalString,
@@ -66,6 +71,10 @@ const envSchema = z
     message: 'UPSTREAM_URL and HUB_API_KEY must be set together (both = hub mode)',
     path: ['UPSTREAM_URL'],
   })
+  .refine((env) => env.DATABASE_READ_URLS === undefined || env.DATABASE_URL !== undefined, {
+    message: 'DATABASE_READ_URLS needs DATABASE_URL (the primary that takes the writes)',
+    path: ['DATABASE_READ_URLS'],
+  })
   .refine((env) => (env.TLS_CERT_FILE === undefined) === (env.TLS_KEY_FILE === undefined), {
     message: 'TLS_CERT_FILE and TLS_KEY_FILE must be set together (both = serve HTTPS)',
     path: ['TLS_CERT_FILE'],
@@ -78,6 +87,8 @@ export interface Config {
   host: string | undefined;
   mode: Mode;
   databaseUrl: string | undefined;
+  /** Read replicas (DATABASE_READ_URLS) and how far behind one may be and still serve reads. */
+  readReplicas: { urls: string[]; maxLagMs: number };
   dataDir: string;
   upstream: { url: string; apiKey: string; intervalMs: number; backoffMaxMs: number } | undefined;
   operatorToken: string | undefined;
@@ -138,6 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     mode: upstream ? 'hub' : e.DATABASE_URL ? 'cloud' : 'embedded',
     databaseUrl: e.DATABASE_URL,
+    readReplicas: {
+      urls: e.DATABASE_READ_URLS?.split(',').map((url) => url.trim()) ?? [],
+      maxLagMs: e.DATABASE_READ_MAX_LAG_MS,
+    },
     dataDir: path.resolve(e.DATA_DIR ?? './data'),
     upstream,
     operatorToken: e.OPERATOR_TOKEN,

@@ -63,20 +63,17 @@ export interface StateSources {
   openConflicts(): Promise<number>;
   pool?(): { max: number; total: number; idle: number; waiting: number };
   upstream?(): Promise<{ state: string; pendingUp: number; rejectedUp: number }>;
+  replicas?: {
+    states(): Array<{ name: string; up: boolean; lagSeconds: number | null; usable: boolean }>;
+    reads: { replica: number; primary: number; fallback: number };
+  };
 }
 
 export const UPSTREAM_STATES = ['starting', 'online', 'offline', 'error'] as const;
 
 export function registerStateMetrics(metrics: Metrics, sources: StateSources): void {
   const registers = [metrics.registry];
-  new Gauge({
-    name: 'lifeline_open_conflicts',
-    help: 'Conflicts waiting for a coordinator, all communities',
-    registers,
-    async collect() {
-      this.set(await sources.openConflicts().catch(() => NaN));
-    },
-  });
+  // First: read the pool before this scrape's own queries (open conflicts) queue on it.
   if (sources.pool) {
     const pool = sources.pool;
     new Gauge({
@@ -91,6 +88,48 @@ export function registerStateMetrics(metrics: Metrics, sources: StateSources): v
         this.set({ state: 'idle' }, stats.idle);
         this.set({ state: 'in_use' }, stats.total - stats.idle);
         this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
+  new Gauge({
+    name: 'lifeline_open_conflicts',
+    help: 'Conflicts waiting for a coordinator, all communities',
+    registers,
+    async collect() {
+      this.set(await sources.openConflicts().catch(() => NaN));
+    },
+  });
+  if (sources.replicas) {
+    const replicas = sources.replicas;
+    new Gauge({
+      name: 'lifeline_db_replica_lag_seconds',
+      help: 'How far each read replica is behind the primary (NaN while it is down)',
+      labelNames: ['replica'] as const,
+      registers,
+      collect() {
+        for (const state of replicas.states()) this.set({ replica: state.name }, state.lagSeconds ?? NaN);
+      },
+    });
+    new Gauge({
+      name: 'lifeline_db_replica_up',
+      help: 'Whether each read replica answers and is close enough to serve reads (1) or is skipped (0)',
+      labelNames: ['replica'] as const,
+      registers,
+      collect() {
+        for (const state of replicas.states()) this.set({ replica: state.name }, state.usable ? 1 : 0);
+      },
+    });
+    const reported = { replica: 0, primary: 0, fallback: 0 };
+    new Counter({
+      name: 'lifeline_db_reads_total',
+      help: 'Reads routed: to a replica, to the primary, or to the primary after a replica failed (fallback)',
+      labelNames: ['target'] as const,
+      registers,
+      collect() {
+        for (const target of ['replica', 'primary', 'fallback'] as const) {
+          this.inc({ target }, replicas.reads[target] - reported[target]);
+          reported[target] = replicas.reads[target];
+        }
       },
     });
   }

@@ -16,6 +16,7 @@ import type { ServerContext } from './context';
 import { openDatabase } from './db/open';
 import { getOrCreateMeta } from './db/server-meta';
 import { countAllOpenConflicts } from './db/records';
+import { ReadReplicas } from './db/replicas';
 import { deleteExpiredSessions } from './db/sessions';
 import { createMetrics, registerStateMetrics } from './metrics';
 import { UpstreamWorker } from './upstream/worker';
@@ -56,12 +57,17 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     metrics: createMetrics(),
     log,
   };
+  if (config.readReplicas.urls.length > 0 && db.kind === 'postgres') {
+    ctx.reads = new ReadReplicas(db, config.readReplicas.urls, config.readReplicas.maxLagMs, log);
+    await ctx.reads.start();
+  }
   const upstream = config.upstream ? new UpstreamWorker(ctx, config.upstream) : undefined;
   ctx.upstream = upstream;
   registerStateMetrics(ctx.metrics, {
     openConflicts: () => countAllOpenConflicts(db),
     pool: db.poolStats?.bind(db),
     upstream: upstream ? () => upstream.status() : undefined,
+    replicas: ctx.reads,
   });
   const app = createApp(ctx, { sessionSecret });
   const server = config.tls
@@ -97,6 +103,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
+        await ctx.reads?.close();
         await db.close();
       })();
       return closing;

@@ -89,6 +89,43 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   await fs.appendFile(path.join(dataDir, 'postgresql.conf'), `\nport = ${port}\n${conf}\n`);
   if (asRoot) await run('chown', ['-R', 'postgres:postgres', root]);
 
+  const cluster = clusterAt(root, dataDir, port);
+  await cluster.start();
+  return cluster;
+}
+
+/**
+ * A hot standby of `primary` streaming from it (pg_basebackup -R: a real
+ * physical replica, read-only, replaying the primary's WAL), on its own port.
+ */
+export async function createStandby(primary: Cluster): Promise<Cluster> {
+  const root = await postgresOwnedDir('lifeline-standby');
+  const dataDir = path.join(root, 'data');
+  await pgTool('pg_basebackup', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(primary.port),
+    '-U',
+    'postgres',
+    '-D',
+    dataDir,
+    '-R',
+    '-X',
+    'stream',
+    '--no-sync',
+  ]);
+  const port = await freePort();
+  await fs.appendFile(
+    path.join(dataDir, 'postgresql.conf'),
+    `\nport = ${port}\nunix_socket_directories = '${root}'\nhot_standby = on\n`,
+  );
+  const standby = clusterAt(root, dataDir, port);
+  await standby.start();
+  return standby;
+}
+
+function clusterAt(root: string, dataDir: string, port: number): Cluster {
   const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const query = async <Row>(sql: string, params: unknown[] = [], database = 'postgres'): Promise<Row[]> => {
     const client = new pg.Client({ connectionString: url(database) });
@@ -132,7 +169,6 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
       await fs.rm(root, { recursive: true, force: true });
     },
   };
-  await cluster.start();
   return cluster;
 }
 

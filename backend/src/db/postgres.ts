@@ -15,8 +15,19 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
 }
 
 /** Postgres over `pg`; `sslmode=require` in the URL turns TLS on (Neon). */
-export function connectPostgres(connectionString: string, maxConnections = 10): Database {
-  const pool = new pg.Pool({ connectionString, max: maxConnections, idleTimeoutMillis: 30_000 });
+export function connectPostgres(
+  connectionString: string,
+  {
+    maxConnections = 10,
+    connectionTimeoutMillis = 0,
+  }: { maxConnections?: number; connectionTimeoutMillis?: number } = {},
+): Database {
+  const pool = new pg.Pool({
+    connectionString,
+    max: maxConnections,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis,
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const direct = wrap(pool);

@@ -16,7 +16,13 @@ export function operationRoutes(ctx: ServerContext): Router {
     }
     try {
       await ctx.db.query('SELECT 1');
-      res.json({ status: 'ready', serverId: ctx.serverId, mode: ctx.config.mode });
+      res.json({
+        status: 'ready',
+        serverId: ctx.serverId,
+        mode: ctx.config.mode,
+        // Extension: each read replica, whether it serves reads and how far behind it is.
+        ...(ctx.reads ? { replicas: ctx.reads.states() } : {}),
+      });
     } catch {
       res.status(503).json({ error: { code: 'not_ready', message: 'the database is not reachable' } });
     }

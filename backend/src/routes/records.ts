@@ -6,6 +6,7 @@ import { getRecord } from '../db/records';
 import { badRequest, notFound } from '../errors';
 import { requirePrincipal } from '../http/authenticate';
 import { parse } from '../http/validate';
+import { readDatabase } from '../services/reads';
 import { toWire } from '../services/sync';
 
 export function recordRoutes(ctx: ServerContext): Router {
@@ -20,7 +21,7 @@ export function recordRoutes(ctx: ServerContext): Router {
   router.get('/:entityType/:entityId', async (req, res) => {
     const principal = requirePrincipal(req);
     const { entityType, entityId } = target(req.params);
-    const record = await getRecord(ctx.db, principal.communityId, entityType, entityId);
+    const record = await getRecord(readDatabase(ctx, principal), principal.communityId, entityType, entityId);
     if (!record) throw notFound('record');
     res.json({ record: toWire(record, principal) });
   });
@@ -29,8 +30,9 @@ export function recordRoutes(ctx: ServerContext): Router {
   router.get('/:entityType/:entityId/history', async (req, res) => {
     const principal = requirePrincipal(req);
     const { entityType, entityId } = target(req.params);
-    if (!(await getRecord(ctx.db, principal.communityId, entityType, entityId))) throw notFound('record');
-    const history = await historyOf(ctx.db, principal.communityId, entityId);
+    const db = readDatabase(ctx, principal);
+    if (!(await getRecord(db, principal.communityId, entityType, entityId))) throw notFound('record');
+    const history = await historyOf(db, principal.communityId, entityId);
     res.json({ history: history.map((entry) => ({ ...entry, fields: withoutSecrets(entry.fields) })) });
   });
 

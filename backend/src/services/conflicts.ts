@@ -16,6 +16,7 @@ import { findUserByEmail, lockEmails } from '../db/users';
 import { badRequest, conflict, forbidden, notFound } from '../errors';
 import type { Principal } from '../principal';
 import { applyChanges } from './apply-changes';
+import { noteWrite, readDatabase } from './reads';
 import { seenEverything, serverChange } from './server-changes';
 import { toWire } from './sync';
 
@@ -35,7 +36,7 @@ export function toConflictView(record: RecordState): ConflictView {
 }
 
 export async function listConflicts(ctx: ServerContext, principal: Principal, status: 'open' | 'resolved' | 'all') {
-  const records = await listRecordsOfType(ctx.db, principal.communityId, 'conflict', {
+  const records = await listRecordsOfType(readDatabase(ctx, principal), principal.communityId, 'conflict', {
     openConflictsOnly: status === 'open',
   });
   const views = records.map(toConflictView);
@@ -55,6 +56,7 @@ export async function resolveConflict(
   resolution: ConflictResolution,
 ) {
   const { communityId } = principal;
+  noteWrite(ctx, principal);
   const result = await ctx.db.transaction(async (tx) => {
     const conflictKey = { entityType: 'conflict', entityId: conflictId };
     await lockEntities(tx, communityId, [conflictKey]);

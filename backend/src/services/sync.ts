@@ -23,6 +23,7 @@ import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { badRequest, conflict } from '../errors';
 import { authorId, type Principal } from '../principal';
 import { applyChanges, type ChangeToApply } from './apply-changes';
+import { noteWrite, readDatabase } from './reads';
 
 const HELD_BACK_POLL_MS = 20;
 const HELD_BACK_WAIT_MS = 1000;
@@ -67,6 +68,7 @@ export async function push(
     if (outcome.results.some(({ result }) => result.status !== 'rejected' && result.status !== 'duplicate')) {
       ctx.upstream?.kick();
     }
+    noteWrite(ctx, principal);
     if (outcome.conflictsCreated > 0) ctx.metrics.conflicts.inc({ event: 'detected' }, outcome.conflictsCreated);
   }
   for (const result of results) {
@@ -96,8 +98,10 @@ export async function pull(
     }
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }
+  // One server for the whole answer: its snapshot decides what the page may hold.
+  const db = readDatabase(ctx, principal);
   const read = (after: PullPosition) =>
-    ctx.db.transaction(
+    db.transaction(
       async (tx) =>
         principal.kind === 'hub'
           ? // Hubs also get per-field authorship, decoded from its packed storage form.
@@ -115,7 +119,7 @@ export async function pull(
   // than tell the client it is caught up.
   for (let waited = 0; rows.length <= limit;) {
     const after = rows[rows.length - 1]?.position ?? decoded.position;
-    heldBack = await hasRecordsAfter(ctx.db, principal.communityId, after);
+    heldBack = await hasRecordsAfter(db, principal.communityId, after);
     if (!heldBack || waited >= HELD_BACK_WAIT_MS) break;
     if (waited > 0) await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
     waited += HELD_BACK_POLL_MS;
@@ -155,7 +159,7 @@ export async function status(ctx: ServerContext, principal: Principal) {
 
 /** NDJSON lines of every record of the community, produced in batches. */
 export async function* exportLines(ctx: ServerContext, principal: Principal): AsyncGenerator<string> {
-  for await (const record of exportRecords(ctx.db, principal.communityId)) {
+  for await (const record of exportRecords(readDatabase(ctx, principal), principal.communityId)) {
     yield `${JSON.stringify(toWire(record, principal))}\n`;
   }
 }
