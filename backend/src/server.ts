@@ -19,6 +19,7 @@ import { countAllOpenConflicts } from './db/records';
 import { ReadReplicas } from './db/replicas';
 import { deleteExpiredSessions } from './db/sessions';
 import { createMetrics, registerStateMetrics } from './metrics';
+import { rebaseIfRestored } from './services/restore-guard';
 import { UpstreamWorker } from './upstream/worker';
 
 export interface RunningServer {
@@ -44,6 +45,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 
 export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const db = await openDatabase(config, (message) => log.warn({ migration: true }, message));
+  // Before the server id is read: a restored or moved database gets a new one.
+  await rebaseIfRestored(db, log);
   const serverId = await getOrCreateMeta(db, 'server_id', () => randomUUID());
   const sessionSecret =
     config.sessionSecret ?? (await getOrCreateMeta(db, 'session_secret', () => randomBytes(32).toString('base64url')));

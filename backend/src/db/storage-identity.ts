@@ -1,0 +1,69 @@
+/**
+ * Which physical database this is, and re-basing pull positions when that
+ * changes. Pull positions are transaction ids of the cluster that wrote them:
+ * restored into another cluster (or after a point-in-time restore, or a
+ * promoted standby, or a move from the embedded database) they may lie above
+ * the new cluster's counter, so pulls would hold back forever, or new writes
+ * would get ids below cursors clients already hold and be skipped.
+ */
+import type { Queryable } from './database';
+
+const IDENTITY_KEY = 'storage_identity';
+const INDEX_POSITION_KEY = 'assistant_index_position';
+
+/** Cluster system id, WAL timeline and database oid; null where the engine cannot tell. */
+export async function readStorageIdentity(db: Queryable): Promise<string | null> {
+  try {
+    const { rows } = await db.query<{ identity: string }>(
+      `SELECT (SELECT system_identifier::text FROM pg_control_system()) || ':' ||
+              (SELECT timeline_id::text FROM pg_control_checkpoint()) || ':' ||
+              (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS identity`,
+    );
+    return rows[0]?.identity ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export async function storedIdentity(db: Queryable): Promise<string | null> {
+  const { rows } = await db.query<{ value: string }>(`SELECT value FROM server_meta WHERE key = $1`, [IDENTITY_KEY]);
+  return rows[0]?.value ?? null;
+}
+
+export async function rememberIdentity(db: Queryable, identity: string): Promise<void> {
+  await db.query(
+    `INSERT INTO server_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    [IDENTITY_KEY, identity],
+  );
+}
+
+/** Whether any record claims a transaction this cluster has not handed out yet. */
+export async function positionsAhead(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ ahead: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM records WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS ahead`,
+  );
+  return rows[0]?.ahead ?? false;
+}
+
+/**
+ * Renumber every record's position into this transaction, give the server a
+ * new id (so every client's cursor is refused with `cursor_mismatch` and it
+ * pulls again from the start), and move the assistant indexer past the
+ * renumbered rows (their passages came with them). Inside the caller's
+ * transaction: a crash half-way leaves the old state, the next start retries.
+ */
+export async function rebasePositions(tx: Queryable, identity: string | null, newServerId: string): Promise<number> {
+  const renumbered = await tx.query(`UPDATE records SET tx_id = pg_current_xact_id(), seq = nextval('records_seq')`);
+  await tx.query(
+    `INSERT INTO server_meta (key, value) VALUES ('server_id', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    [newServerId],
+  );
+  await tx.query(
+    `INSERT INTO server_meta (key, value)
+     SELECT $1, pg_current_xact_id()::text || ':' || coalesce(max(seq), 0)::text FROM records
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+    [INDEX_POSITION_KEY],
+  );
+  if (identity) await rememberIdentity(tx, identity);
+  return renumbered.rowCount;
+}
