@@ -14,7 +14,12 @@ export function cloneJson<T>(value: T): T {
     if (item === undefined) continue;
     // Assigning "__proto__" would swap the copy's prototype; JSON.parse makes it an own key, and so do we.
     if (key === '__proto__') {
-      Object.defineProperty(copy, key, { value: cloneJson(item), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(copy, key, {
+        value: cloneJson(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } else copy[key] = cloneJson(item);
   }
   return copy as T;
