@@ -6,16 +6,15 @@
  * checks, what is public, the optional services, and the files mounted in.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../backend/src/config';
+import { configVariables, interpolate, read, referenced, ROOT } from './compose-helpers';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const COMPOSE_FILE = 'docker-compose.cloud.yml';
-const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
 interface Service {
   image?: string;
@@ -50,23 +49,6 @@ const appEnv = app.environment ?? {};
 /** A sample `.env`: what an operator with Neon must fill in. */
 const SAMPLE_ENV = { DATABASE_URL: 'postgres://u:p@db:5432/lifeline', SESSION_SECRET: 'x' };
 
-/** Every variable backend/src/config.ts reads: the keys of its zod environment schema. */
-const configVariables = (() => {
-  const source = read('backend/src/config.ts');
-  const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('export type Mode'));
-  return new Set([...schema.matchAll(/^ {4}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]!));
-})();
-
-/** `${NAME}`, `${NAME:-default}`, `${NAME:?message}` as Compose interpolates them, from `env`. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}/g, (_all, name: string, op?: string, arg?: string) => {
-    const set = env[name];
-    if (set !== undefined && set !== '') return set;
-    if (op === ':?') throw new Error(`${name} is required: ${arg}`);
-    return op === ':-' ? (arg ?? '') : '';
-  });
-}
-
 /** Compose interpolates every value of the file (extension fields and optional services too). */
 function interpolateAll(node: unknown, env: Record<string, string>): unknown {
   if (typeof node === 'string') return interpolate(node, env);
@@ -80,7 +62,6 @@ function interpolateAll(node: unknown, env: Record<string, string>): unknown {
 const resolvedAppEnv = (env: Record<string, string>) =>
   Object.fromEntries(Object.entries(appEnv).map(([name, value]) => [name, interpolate(String(value), env)]));
 
-const referenced = (text: string) => new Set([...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((match) => match[1]!));
 
 const healthTest = (service: Service) => {
   const test = service.healthcheck?.test;

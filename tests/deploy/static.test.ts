@@ -11,9 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../backend/src/config';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+import { configVariables, interpolate, read, referenced, ROOT } from './compose-helpers';
 
 interface Service {
   image?: string;
@@ -33,25 +31,6 @@ const compose = parse(read('docker-compose.local.yml')) as {
 };
 const services = compose.services;
 const hub = services.hub!;
-
-/** Every variable backend/src/config.ts reads: the keys of its zod environment schema. */
-const configVariables = (() => {
-  const source = read('backend/src/config.ts');
-  const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('export type Mode'));
-  return new Set([...schema.matchAll(/^ {4}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]!));
-})();
-
-/** `${NAME}`, `${NAME:-default}`, `${NAME:?message}` as Compose interpolates them, from `env`. */
-function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}/g, (_all, name: string, op?: string, arg?: string) => {
-    const set = env[name];
-    if (set !== undefined && set !== '') return set;
-    if (op === ':?') throw new Error(`${name} is required: ${arg}`);
-    return op === ':-' ? (arg ?? '') : '';
-  });
-}
-
-const referenced = (text: string) => new Set([...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((match) => match[1]!));
 
 const healthTest = (service: Service) => {
   const test = service.healthcheck?.test;

@@ -133,3 +133,17 @@ export async function seedCommunity(url: string) {
   const volunteer = await signIn('volunteer', 'Victor');
   return { admin, adminUser: setup.body.user, coordinator, volunteer };
 }
+
+/** Pull everything after `cursor`: the update records seen, where it ended, or the refusal. */
+export async function pullAll(client: ApiClient, cursor: string | null, limit = 1000) {
+  const ids: string[] = [];
+  for (;;) {
+    const reply = await client.post('/api/sync/pull', { clientId: 'pull-all', cursor, limit });
+    if (reply.status !== 200) return { status: reply.status, code: reply.body?.error?.code as string, ids, cursor };
+    for (const record of reply.body.records as Array<{ entityType: string; entityId: string }>) {
+      if (record.entityType === 'update') ids.push(record.entityId);
+    }
+    cursor = reply.body.cursor as string;
+    if (!reply.body.hasMore) return { status: 200, code: undefined, ids, cursor };
+  }
+}

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, createUpdate, seedCommunity } from '../helpers/client';
+import { ApiClient, createUpdate, pullAll, seedCommunity } from '../helpers/client';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 
@@ -30,19 +30,6 @@ afterAll(async () => {
   await target?.drop();
   await fs.rm(dataDir, { recursive: true, force: true });
 });
-
-async function pullAll(client: ApiClient, cursor: string | null) {
-  const ids: string[] = [];
-  for (;;) {
-    const reply = await client.post('/api/sync/pull', { clientId: 'move', cursor, limit: 1000 });
-    if (reply.status !== 200) return { status: reply.status, code: reply.body?.error?.code as string, ids, cursor };
-    for (const record of reply.body.records as Array<{ entityType: string; entityId: string }>) {
-      if (record.entityType === 'update') ids.push(record.entityId);
-    }
-    cursor = reply.body.cursor as string;
-    if (!reply.body.hasMore) return { status: 200, code: undefined, ids, cursor };
-  }
-}
 
 describe('db:move', () => {
   it('when an embedded database is moved into Postgres, then accounts, hubs, sessions and records carry on', async () => {

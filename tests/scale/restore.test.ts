@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preloadRecords } from '../../scripts/bench/preload';
-import { ApiClient, createUpdate, seedCommunity } from '../helpers/client';
+import { ApiClient, createUpdate, pullAll, seedCommunity } from '../helpers/client';
 import { createCluster, type Cluster } from '../helpers/cluster';
 import { spawnServer, type ServerProcess } from '../helpers/process';
 
@@ -36,20 +36,6 @@ function script(name: string, args: string[], env: Record<string, string> = {}) 
 
 async function serverId(url: string): Promise<string> {
   return ((await (await fetch(`${url}/readyz`)).json()) as { serverId: string }).serverId;
-}
-
-/** Pull everything from `cursor`: the update records seen, and where it ended. */
-async function pullAll(client: ApiClient, cursor: string | null) {
-  const ids: string[] = [];
-  for (;;) {
-    const reply = await client.post('/api/sync/pull', { clientId: 'drill', cursor, limit: 5000 });
-    if (reply.status !== 200) return { status: reply.status, code: reply.body?.error?.code as string, ids, cursor };
-    for (const record of reply.body.records as Array<{ entityType: string; entityId: string }>) {
-      if (record.entityType === 'update') ids.push(record.entityId);
-    }
-    cursor = reply.body.cursor as string;
-    if (!reply.body.hasMore) return { status: 200, code: undefined, ids, cursor };
-  }
 }
 
 beforeAll(async () => {

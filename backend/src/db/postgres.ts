@@ -14,6 +14,26 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/**
+ * A client held for a transaction. Its connection can die between two
+ * statements (the server restarted, a replica was stopped): `pg` then emits
+ * `error` on the client, and with nobody listening that would end the process.
+ * Here it is noted, the next statement fails as usual, and the broken client
+ * is discarded on release rather than handed to the next caller.
+ */
+async function withCheckedOut<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 /** Postgres over `pg`; `sslmode=require` in the URL turns TLS on (Neon). */
 export function connectPostgres(
   connectionString: string,
@@ -35,28 +55,20 @@ export function connectPostgres(
     kind: 'postgres',
     query: (sql, params) => direct.query(sql, params),
     transaction: (work, options) =>
-      withRetries(async () => {
-        const client = await pool.connect();
-        try {
-          await client.query(beginStatement(options));
-          const result = await work(wrap(client));
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      }),
-    async withClient(work) {
-      const client = await pool.connect();
-      try {
-        return await work(wrap(client));
-      } finally {
-        client.release();
-      }
-    },
+      withRetries(() =>
+        withCheckedOut(pool, async (client) => {
+          try {
+            await client.query(beginStatement(options));
+            const result = await work(wrap(client));
+            await client.query('COMMIT');
+            return result;
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        }),
+      ),
+    withClient: (work) => withCheckedOut(pool, (client) => work(wrap(client))),
     poolStats: () => ({
       max: maxConnections,
       total: pool.totalCount,

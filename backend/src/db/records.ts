@@ -119,6 +119,21 @@ export async function saveRecords(tx: Queryable, communityId: string, records: R
   );
 }
 
+/**
+ * One page of the pull order after ($2, $3), for community $1, at most $4 rows.
+ * Only rows written by transactions older than every transaction still in
+ * flight are visible (pg_snapshot_xmin), so one that commits late is never
+ * jumped over. Sorted by the qualified columns: the select lists name the
+ * text form `pull_tx_id`, never `tx_id`, since a bare name in ORDER BY means
+ * the output column, and '10000' < '9999' as text would skip rows forever.
+ */
+const PULL_PAGE = `FROM records r
+      WHERE r.community_id = $1
+        AND (r.tx_id, r.seq) > ($2::xid8, $3::bigint)
+        AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY r.tx_id, r.seq
+      LIMIT $4`;
+
 export interface PulledRow {
   record: StoredRecord;
   position: PullPosition;
@@ -142,12 +157,7 @@ export async function pullAfter(
   const { rows } = await db.query<RecordRow & { pull_tx_id: string; pull_seq: number }>(
     `SELECT ${COLUMNS.replace(' meta,', ` CASE WHEN $5::boolean THEN meta END AS meta,`)},
             r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
-       FROM records r
-      WHERE r.community_id = $1
-        AND (r.tx_id, r.seq) > ($2::xid8, $3::bigint)
-        AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY r.tx_id, r.seq
-      LIMIT $4`,
+       ${PULL_PAGE}`,
     [communityId, after.txId, after.seq, limit, options.withMeta],
   );
   return rows.map((row) => ({ record: toRecord(row), position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
@@ -182,12 +192,7 @@ export async function pullWireAfter(
               'version', r.version, 'deletedAt', ${isoTime('r.deleted_at')}, 'updatedAt', ${isoTime('r.updated_at')}
             )::text AS wire,
             r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
-       FROM records r
-      WHERE r.community_id = $1
-        AND (r.tx_id, r.seq) > ($2::xid8, $3::bigint)
-        AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY r.tx_id, r.seq
-      LIMIT $4`,
+       ${PULL_PAGE}`,
     [communityId, after.txId, after.seq, limit, hiddenFields],
   );
   return rows.map((row) => ({ json: row.wire, position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
