@@ -15,7 +15,7 @@ import type { Config } from './config';
 import type { ServerContext } from './context';
 import { openDatabase } from './db/open';
 import { getOrCreateMeta } from './db/server-meta';
-import { countAllOpenConflicts } from './db/records';
+import { countOpenConflicts } from './db/records';
 import { ReadReplicas } from './db/replicas';
 import { deleteExpiredSessions } from './db/sessions';
 import { createMetrics, registerStateMetrics } from './metrics';
@@ -67,7 +67,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const upstream = config.upstream ? new UpstreamWorker(ctx, config.upstream) : undefined;
   ctx.upstream = upstream;
   registerStateMetrics(ctx.metrics, {
-    openConflicts: () => countAllOpenConflicts(db),
+    openConflicts: () => countOpenConflicts(db, null),
     pool: db.poolStats?.bind(db),
     upstream: upstream ? () => upstream.status() : undefined,
     replicas: ctx.reads,

@@ -62,7 +62,6 @@ function interpolateAll(node: unknown, env: Record<string, string>): unknown {
 const resolvedAppEnv = (env: Record<string, string>) =>
   Object.fromEntries(Object.entries(appEnv).map(([name, value]) => [name, interpolate(String(value), env)]));
 
-
 const healthTest = (service: Service) => {
   const test = service.healthcheck?.test;
   return Array.isArray(test) ? test.join(' ') : (test ?? '');

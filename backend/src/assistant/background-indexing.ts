@@ -19,19 +19,18 @@ export interface BackgroundIndexingOptions {
   quietMs?: number;
   /** Never put indexing off for longer than this. */
   maxDeferMs?: number;
-  now?: () => number;
 }
 
 export function startBackgroundIndexing(
   catchUp: () => Promise<unknown>,
   log: Pick<Logger, 'warn'>,
-  { everyMs = 5000, quietMs = 2000, maxDeferMs = 60_000, now = Date.now }: BackgroundIndexingOptions = {},
+  { everyMs = 5000, quietMs = 2000, maxDeferMs = 60_000 }: BackgroundIndexingOptions = {},
 ): BackgroundIndexing {
   let lastActivity = -Infinity;
   let deferredSince: number | null = null;
   let running = false;
   const timer = setInterval(() => {
-    const at = now();
+    const at = Date.now();
     if (running) return;
     if (at - lastActivity < quietMs) {
       deferredSince ??= at;
@@ -45,7 +44,7 @@ export function startBackgroundIndexing(
   }, everyMs);
   timer.unref();
   return {
-    noteSyncActivity: () => (lastActivity = now()),
+    noteSyncActivity: () => (lastActivity = Date.now()),
     stop: () => clearInterval(timer),
   };
 }

@@ -259,19 +259,13 @@ export async function hasRecordsAfter(db: Queryable, communityId: string, after:
   return rows[0]?.pending ?? false;
 }
 
-export async function countOpenConflicts(db: Queryable, communityId: string): Promise<number> {
+/** Open conflicts of one community, or of every community (monitoring) when none is named. */
+export async function countOpenConflicts(db: Queryable, communityId: string | null): Promise<number> {
   const { rows } = await db.query<{ count: number }>(
     `SELECT count(*)::int AS count FROM records
-      WHERE community_id = $1 AND entity_type = 'conflict' AND fields ->> 'status' = 'open' AND deleted_at IS NULL`,
+      WHERE ($1::uuid IS NULL OR community_id = $1)
+        AND entity_type = 'conflict' AND fields ->> 'status' = 'open' AND deleted_at IS NULL`,
     [communityId],
-  );
-  return rows[0]?.count ?? 0;
-}
-
-export async function countAllOpenConflicts(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ count: number }>(
-    `SELECT count(*)::int AS count FROM records
-      WHERE entity_type = 'conflict' AND fields ->> 'status' = 'open' AND deleted_at IS NULL`,
   );
   return rows[0]?.count ?? 0;
 }

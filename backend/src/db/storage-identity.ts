@@ -7,11 +7,15 @@
  * would get ids below cursors clients already hold and be skipped.
  */
 import type { Queryable } from './database';
+import { writeMeta } from './server-meta';
 
-const IDENTITY_KEY = 'storage_identity';
+export const IDENTITY_KEY = 'storage_identity';
 const INDEX_POSITION_KEY = 'assistant_index_position';
 
-/** Cluster system id, WAL timeline and database oid; null where the engine cannot tell. */
+/**
+ * Cluster system id, WAL timeline and database oid; null where the engine
+ * cannot tell. Outside any transaction: a refused function would abort it.
+ */
 export async function readStorageIdentity(db: Queryable): Promise<string | null> {
   try {
     const { rows } = await db.query<{ identity: string }>(
@@ -23,18 +27,6 @@ export async function readStorageIdentity(db: Queryable): Promise<string | null>
   } catch {
     return null;
   }
-}
-
-export async function storedIdentity(db: Queryable): Promise<string | null> {
-  const { rows } = await db.query<{ value: string }>(`SELECT value FROM server_meta WHERE key = $1`, [IDENTITY_KEY]);
-  return rows[0]?.value ?? null;
-}
-
-export async function rememberIdentity(db: Queryable, identity: string): Promise<void> {
-  await db.query(
-    `INSERT INTO server_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-    [IDENTITY_KEY, identity],
-  );
 }
 
 /** Whether any record claims a transaction this cluster has not handed out yet. */
@@ -54,16 +46,13 @@ export async function positionsAhead(db: Queryable): Promise<boolean> {
  */
 export async function rebasePositions(tx: Queryable, identity: string | null, newServerId: string): Promise<number> {
   const renumbered = await tx.query(`UPDATE records SET tx_id = pg_current_xact_id(), seq = nextval('records_seq')`);
-  await tx.query(
-    `INSERT INTO server_meta (key, value) VALUES ('server_id', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-    [newServerId],
-  );
+  await writeMeta(tx, 'server_id', newServerId);
   await tx.query(
     `INSERT INTO server_meta (key, value)
      SELECT $1, pg_current_xact_id()::text || ':' || coalesce(max(seq), 0)::text FROM records
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
     [INDEX_POSITION_KEY],
   );
-  if (identity) await rememberIdentity(tx, identity);
+  if (identity) await writeMeta(tx, IDENTITY_KEY, identity);
   return renumbered.rowCount;
 }

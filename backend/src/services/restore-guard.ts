@@ -7,13 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database';
-import {
-  positionsAhead,
-  readStorageIdentity,
-  rebasePositions,
-  rememberIdentity,
-  storedIdentity,
-} from '../db/storage-identity';
+import { readMeta, writeMeta } from '../db/server-meta';
+import { IDENTITY_KEY, positionsAhead, readStorageIdentity, rebasePositions } from '../db/storage-identity';
 
 export interface RestoreCheck {
   rebased: boolean;
@@ -24,17 +19,15 @@ export interface RestoreCheck {
 
 export async function rebaseIfRestored(db: Database, log: Pick<Logger, 'warn'>): Promise<RestoreCheck> {
   const started = performance.now();
+  const identity = await readStorageIdentity(db);
   // One instance decides: several starting on a restored database must not each issue a server id.
   const check = await db.transaction(async (tx): Promise<RestoreCheck> => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifeline:restore-guard', 0))`);
-    const [identity, stored, ahead] = [
-      await readStorageIdentity(tx),
-      await storedIdentity(tx),
-      await positionsAhead(tx),
-    ];
+    const stored = await readMeta(tx, IDENTITY_KEY);
+    const ahead = await positionsAhead(tx);
     const moved = identity !== null && stored !== null && identity !== stored;
     if (!moved && !ahead) {
-      if (identity !== null && stored === null) await rememberIdentity(tx, identity);
+      if (identity !== null && stored === null) await writeMeta(tx, IDENTITY_KEY, identity);
       return { rebased: false };
     }
     const records = await rebasePositions(tx, identity, randomUUID());
