@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Lifeline server image (API + built PWA), used by docker-compose.local.yml for
-# the local hub (DESIGN.md section 7). The server runs its TypeScript sources
-# directly with tsx, so the runtime keeps the installed dependencies.
+# the local hub (DESIGN.md section 7). The server runs as one bundled module
+# (scripts/build-server.mjs, rebuilt by start.mjs on every start) that imports
+# the installed dependencies, so the runtime keeps them.
 
 # 1. Dependencies, from the lockfile only (cached until a package.json changes).
 FROM node:20-bookworm-slim AS deps
@@ -20,8 +21,10 @@ RUN npm ci
 FROM deps AS build
 COPY . .
 RUN npm run build -w frontend
+# 3. Bundle the server (start.mjs rebuilds it on every start; this one is ready at once).
+RUN node scripts/build-server.mjs
 
-# 3. Runtime: sources, migrations, dependencies and the built app; no build tools, not root.
+# 4. Runtime: sources, migrations, dependencies and the built app; no build tools, not root.
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
@@ -32,7 +35,7 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/core ./core
 COPY --from=build --chown=node:node /app/backend ./backend
 COPY --from=build --chown=node:node /app/migrations ./migrations
-COPY --from=build --chown=node:node /app/scripts/start.mjs ./scripts/start.mjs
+COPY --from=build --chown=node:node /app/scripts/start.mjs /app/scripts/build-server.mjs ./scripts/
 COPY --from=build --chown=node:node /app/frontend/package.json ./frontend/package.json
 COPY --from=build --chown=node:node /app/frontend/build ./frontend/build
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -12,6 +12,7 @@ import { createUpdate, seedCommunity } from '../tests/helpers/client';
 import { createTestDatabase } from '../tests/helpers/database';
 import { FaultProxy } from '../tests/helpers/fault-proxy';
 import { spawnServer } from '../tests/helpers/process';
+import { useServerBundle } from './bench/server-bundle';
 import { until } from '../tests/helpers/wait';
 import { closeWire, signIn, wirePost } from './bench/wire';
 
@@ -46,6 +47,7 @@ async function fingerprint(url: string): Promise<string> {
 }
 
 async function main() {
+  await useServerBundle();
   const [cloudDb, hubDb] = await Promise.all([
     createTestDatabase('lifeline_cloud'),
     createTestDatabase('lifeline_hub'),

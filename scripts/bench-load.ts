@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { createUpdate, edit, seedCommunity } from '../tests/helpers/client';
 import { createTestDatabase } from '../tests/helpers/database';
 import { spawnServer } from '../tests/helpers/process';
+import { useServerBundle } from './bench/server-bundle';
 import { closeWire, signIn, wirePost } from './bench/wire';
 
 const BROWSERS = Number(process.env.BENCH_BROWSERS ?? 500);
@@ -130,6 +131,7 @@ async function hubLoop(hub: Hub, until: () => boolean, step: () => Step): Promis
 }
 
 async function main() {
+  await useServerBundle();
   const database = await createTestDatabase('lifeline_load');
   const servers = await Promise.all([
     spawnServer({ DATABASE_URL: database.url, LOG_LEVEL: 'error' }),

@@ -19,6 +19,7 @@ import pg from 'pg';
 import { createUpdate, edit, seedCommunity } from '../tests/helpers/client';
 import { createTestDatabase } from '../tests/helpers/database';
 import { spawnServer } from '../tests/helpers/process';
+import { useServerBundle } from './bench/server-bundle';
 import { preloadRecords } from './bench/preload';
 import { closeWire, signIn, wirePost } from './bench/wire';
 
@@ -191,6 +192,7 @@ async function storedRowsBaseline(url: string, size: number) {
 }
 
 async function main() {
+  await useServerBundle();
   console.log(
     `Lifeline sync benchmark — Postgres, ${CHANGES.toLocaleString('en')} changes, push batches of ${PUSH_BATCH}, ` +
       `pull pages of ${PULL_PAGE}; bytes per change on the wire (gzip up, br down)`,

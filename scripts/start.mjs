@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: build what is missing (the PWA), then serve the API and the app
+// `npm start`: build what is missing (the PWA) and the server bundle, then serve the API and the app
 // on PORT in this same process, honouring every variable in DESIGN.md section 4.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +18,8 @@ if (!process.env.FRONTEND_DIR && !existsSync(builtApp)) {
   }
 }
 
-const { register } = await import('tsx/esm/api');
-register();
-await import(path.join(root, 'backend/src/main.ts'));
+// The server runs as one bundled module under plain Node (see build-server.mjs), rebuilt from the sources on every start.
+const { buildServer } = await import('./build-server.mjs');
+const bundle = await buildServer();
+process.setSourceMapsEnabled(true);
+await import(bundle);

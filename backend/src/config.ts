@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { REPO_ROOT } from './paths';
 
 const optionalString = z
   .string()
@@ -134,7 +135,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
-  const repoRoot = path.resolve(import.meta.dirname, '../..');
   const upstream =
     e.UPSTREAM_URL && e.HUB_API_KEY
       ? {
@@ -166,7 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     llmProviderOrder: e.LLM_PROVIDER_ORDER?.split(',').map((name) => name.trim().toLowerCase() as 'groq' | 'ollama'),
     sessionSecret: e.SESSION_SECRET,
     logLevel: e.LOG_LEVEL,
-    frontendDir: path.resolve(e.FRONTEND_DIR ?? path.join(repoRoot, 'frontend/build')),
+    frontendDir: path.resolve(e.FRONTEND_DIR ?? path.join(REPO_ROOT, 'frontend/build')),
     tls:
       e.TLS_CERT_FILE && e.TLS_KEY_FILE
         ? { cert: readPem('TLS_CERT_FILE', e.TLS_CERT_FILE), key: readPem('TLS_KEY_FILE', e.TLS_KEY_FILE) }

@@ -46,6 +46,13 @@ export function maxStamp(a: Stamp | null | undefined, b: Stamp | null | undefine
   return compareStamps(a, b) >= 0 ? (a ?? null) : (b ?? null);
 }
 
+/** The highest of some stamps (string order is stamp order), or null when there are none. */
+export function newestStamp(stamps: Iterable<Stamp>): Stamp | null {
+  let newest: Stamp | null = null;
+  for (const stamp of stamps) if (newest === null || stamp > newest) newest = stamp;
+  return newest;
+}
+
 export class ClockDriftError extends Error {
   override readonly name = 'ClockDriftError';
 }

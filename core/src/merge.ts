@@ -221,7 +221,15 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
     .map(([field, base]) => normalizeBase(current, field, base ?? null))
     .filter((base): base is Stamp => base !== null && !clampStamp(base, ctx.nowMs).clamped)
     .reduce<Stamp | null>((a, b) => maxStamp(a, b), null);
+  // The fields of a change usually share one stamp: remember the last answer instead of re-reading it per field.
+  let lastClamp: { raw: Stamp; result: { stamp: Stamp; clamped: boolean } } | undefined;
   const clamp = (raw: Stamp): { stamp: Stamp; clamped: boolean } => {
+    if (lastClamp?.raw === raw) return lastClamp.result;
+    const result = clampOnce(raw);
+    lastClamp = { raw, result };
+    return result;
+  };
+  const clampOnce = (raw: Stamp): { stamp: Stamp; clamped: boolean } => {
     if (!ctx.clampFutureStamps) return { stamp: raw, clamped: false };
     const result = clampStamp(raw, ctx.nowMs);
     if (!result.clamped || !ctx.clampedStamp) return result;
@@ -508,16 +516,18 @@ function fillDefaults(
 ): void {
   let createStamp = writes[0]!.stamp;
   for (const write of writes) if (write.stamp < createStamp) createStamp = write.stamp;
-  const filled: Record<string, unknown> = { ...DEFAULT_FIELDS[entityType] };
-  const meta = writerMeta(null);
-  if (entityType === 'update' || entityType === 'document') {
-    filled.createdAt = stampTime(createStamp);
-    filled.createdBy = meta.author ?? ctx.author;
-  }
-  for (const [field, value] of Object.entries(filled)) {
+  // One meta for every default: nothing changes a stored meta in place (edits replace it), so they can share it.
+  const meta: FieldMeta = { ...writerMeta(null), isDefault: true };
+  const defaults = DEFAULT_FIELDS[entityType];
+  for (const field of Object.keys(defaults)) {
     if (record.stamps[field] !== undefined) continue;
-    const copy = typeof value === 'object' && value !== null ? cloneJson(value) : value;
-    setField(record, field, copy, createStamp, { ...meta, isDefault: true });
+    const value = defaults[field];
+    setField(record, field, typeof value === 'object' && value !== null ? cloneJson(value) : value, createStamp, meta);
+  }
+  if (entityType === 'update' || entityType === 'document') {
+    if (record.stamps.createdAt === undefined) setField(record, 'createdAt', stampTime(createStamp), createStamp, meta);
+    if (record.stamps.createdBy === undefined)
+      setField(record, 'createdBy', meta.author ?? ctx.author, createStamp, meta);
   }
 }
 

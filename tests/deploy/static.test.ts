@@ -240,6 +240,7 @@ describe('Dockerfile', () => {
       'backend',
       'migrations',
       'scripts/start.mjs',
+      'scripts/build-server.mjs',
       'frontend/build',
       'package.json',
     ]) {

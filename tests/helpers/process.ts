@@ -4,6 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+/** What scripts/build-server.mjs writes and `npm start` runs. */
+export const SERVER_BUNDLE_PATH = path.join(ROOT, 'backend/dist/main.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,12 +26,29 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnServer(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/**
+ * How the server is started: its TypeScript sources under tsx (tests: they test the sources), the bundle
+ * `npm start` runs (benchmarks, via SERVER_BUNDLE=1: they measure what production runs), or
+ * `scripts/start.mjs` itself (what `npm start` does: bundle, then serve).
+ */
+export type ServerLaunch = 'sources' | 'bundle' | 'start-script';
+
+function launchArguments(launch: ServerLaunch): string[] {
+  if (launch === 'bundle') return ['--enable-source-maps', SERVER_BUNDLE_PATH];
+  if (launch === 'start-script') return ['scripts/start.mjs'];
+  return ['--import', 'tsx', 'backend/src/main.ts'];
+}
+
+export async function spawnServer(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  launch: ServerLaunch = process.env.SERVER_BUNDLE === '1' ? 'bundle' : 'sources',
+): Promise<ServerProcess> {
   // A restart keeps its address (PORT given); otherwise any free port.
   const port = env.PORT ? Number(env.PORT) : await freePort();
   // e.g. SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the server a benchmark runs.
   const nodeArgs = process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'backend/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...launchArguments(launch)], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

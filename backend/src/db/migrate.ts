@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { runner } from 'node-pg-migrate';
+import { MIGRATIONS_DIR } from '../paths';
 import type { Database } from './database';
 
-const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../../migrations');
 const LOCK_BUSY = /Another migration is already running/;
 
 /**

@@ -8,6 +8,7 @@ import {
   deepEqual,
   mergeAliasStamps,
   mergeChange,
+  newestStamp,
   type Change,
   type ChangeResult,
   type ConflictDraft,
@@ -108,7 +109,9 @@ export async function applyChanges(
     touched.add(key);
     drafts.push(...outcome.conflicts);
     // Fold in what was stored (clamped), never a raw future stamp, or our own clock would run ahead.
-    for (const stamp of Object.values(outcome.acceptedStamps)) ctx.clock.receive(stamp);
+    // The newest alone is enough to sort after all of them (and parses one stamp, not one per field).
+    const newest = newestStamp(Object.values(outcome.acceptedStamps));
+    if (newest) ctx.clock.receive(newest);
 
     const result: ChangeResult = { changeId: change.changeId, status: outcome.status, version: outcome.record.version };
     if (outcome.conflicts.length > 0) result.conflictIds = outcome.conflicts.map((draft) => draft.id);

@@ -5,7 +5,7 @@
  * upstream again, and unchanged ones are not rewritten (no echo to browsers).
  * Accounts follow the user records that came down.
  */
-import { deepEqual, isEntityType, mergeRecordStates, type RecordState, type SyncRecord } from '@lifeline/core';
+import { deepEqual, isEntityType, isStamp, mergeRecordStates, type RecordState, type SyncRecord } from '@lifeline/core';
 import type { ServerContext } from '../context';
 import { recordChanges } from '../db/changes';
 import type { Queryable } from '../db/database';
@@ -26,6 +26,7 @@ export async function mergeRemoteRecords(
   await lockEntities(tx, communityId, incoming);
   const local: Map<string, RecordState> = await loadRecords(tx, communityId, incoming);
   const changed: RecordState[] = [];
+  let newest: string | null = null;
   for (const record of incoming) {
     const state: RecordState = {
       entityType: record.entityType,
@@ -38,7 +39,10 @@ export async function mergeRemoteRecords(
     };
     const before = local.get(keyOf(record)) ?? null;
     const merged = mergeRecordStates(before, state);
-    for (const stamp of Object.values(record.stamps)) ctx.clock.receive(stamp);
+    // Only a well-formed stamp may stand for the page (an unreadable one would sort above every real one).
+    for (const stamp of Object.values(record.stamps)) {
+      if ((newest === null || stamp > newest) && isStamp(stamp)) newest = stamp;
+    }
     const unchanged =
       before &&
       deepEqual(before.stamps, merged.stamps) &&
@@ -48,6 +52,8 @@ export async function mergeRemoteRecords(
     local.set(keyOf(record), merged);
     changed.push(merged);
   }
+  // Our next stamps sort after everything that came down: the newest stamp of the page is enough.
+  if (newest) ctx.clock.receive(newest);
   await saveRecords(tx, communityId, changed);
 
   // Accounts that came down may share an email with one made here during the outage.
