@@ -58,3 +58,27 @@ export function unpackMeta(stored: unknown): Record<string, FieldMeta> {
   }
   return meta;
 }
+
+/**
+ * `unpackMeta` in SQL, for the jsonb column `column`: what a hub's pull page
+ * carries, built by Postgres so the cloud neither parses nor re-serialises
+ * every field's authorship (tests/sync/hub-pull-wire.test.ts holds the two
+ * to the same answer). Keys are left out exactly where `unpackMeta` leaves
+ * them out.
+ */
+export function unpackMetaSql(column: string): string {
+  return `CASE WHEN jsonb_typeof(${column} -> 'w') = 'array' AND jsonb_typeof(${column} -> 'f') = 'object' THEN (
+      SELECT coalesce(jsonb_object_agg(f.key,
+               jsonb_build_object('changeId', w.writer -> 0, 'author', w.writer -> 1, 'origin', w.writer -> 2,
+                                  'clientTime', w.writer -> 3, 'base', f.value -> 1)
+               || CASE WHEN f.value ->> 2 = '1' THEN '{"isDefault": true}'::jsonb ELSE '{}'::jsonb END
+               || CASE WHEN jsonb_typeof(f.value -> 3) = 'object'
+                       THEN jsonb_build_object('seen', f.value -> 3) ELSE '{}'::jsonb END
+               || CASE WHEN jsonb_typeof(f.value -> 4) = 'array' AND jsonb_array_length(f.value -> 4) > 0
+                       THEN jsonb_build_object('formerStamps', f.value -> 4) ELSE '{}'::jsonb END), '{}'::jsonb)
+        FROM jsonb_each(${column} -> 'f') AS f(key, value)
+        CROSS JOIN LATERAL (
+          SELECT coalesce(${column} -> 'w' -> ((f.value ->> 0)::int), '[null, null, null, null]'::jsonb) AS writer
+        ) AS w)
+    ELSE coalesce(${column}, '{}'::jsonb) END`;
+}

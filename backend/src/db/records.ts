@@ -1,7 +1,7 @@
 /** Storage of synced records: current state per entity, in pull order. */
 import type { EntityType, RecordState } from '@lifeline/core';
 import type { Database, Queryable } from './database';
-import { packMeta, unpackMeta } from './field-meta-codec';
+import { packMeta, unpackMeta, unpackMetaSql } from './field-meta-codec';
 
 export interface EntityKey {
   entityType: string;
@@ -134,35 +134,6 @@ const PULL_PAGE = `FROM records r
       ORDER BY r.tx_id, r.seq
       LIMIT $4`;
 
-export interface PulledRow {
-  record: StoredRecord;
-  position: PullPosition;
-}
-
-/**
- * Records changed after `after`, oldest first. Only rows written by
- * transactions older than every transaction still in flight are visible
- * (pg_snapshot_xmin), so a transaction that commits late is never jumped over.
- */
-export async function pullAfter(
-  db: Queryable,
-  communityId: string,
-  after: PullPosition,
-  limit: number,
-  options: { withMeta: boolean },
-): Promise<PulledRow[]> {
-  // Per-field authorship goes only to hubs; members' pulls skip reading and decoding it.
-  // The text form of tx_id must not be named tx_id: a bare name in ORDER BY means the output
-  // column, and '10000' < '9999' as text would cut the page at the wrong rows and skip some forever.
-  const { rows } = await db.query<RecordRow & { pull_tx_id: string; pull_seq: number }>(
-    `SELECT ${COLUMNS.replace(' meta,', ` CASE WHEN $5::boolean THEN meta END AS meta,`)},
-            r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
-       ${PULL_PAGE}`,
-    [communityId, after.txId, after.seq, limit, options.withMeta],
-  );
-  return rows.map((row) => ({ record: toRecord(row), position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
-}
-
 /** An ISO 8601 time in UTC to the millisecond, as `Date#toISOString` writes it (both truncate). */
 const isoTime = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
@@ -194,6 +165,30 @@ export async function pullWireAfter(
             r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
        ${PULL_PAGE}`,
     [communityId, after.txId, after.seq, limit, hiddenFields],
+  );
+  return rows.map((row) => ({ json: row.wire, position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
+}
+
+/**
+ * `pullWireAfter` for hubs: every field, password hashes included, and the
+ * per-field authorship (`meta`, unpacked) that hubs merge by. During a hub's
+ * catch-up these pages are tens of thousands of records.
+ */
+export async function pullHubWireAfter(
+  db: Queryable,
+  communityId: string,
+  after: PullPosition,
+  limit: number,
+): Promise<PulledWireRow[]> {
+  const { rows } = await db.query<{ wire: string; pull_tx_id: string; pull_seq: number }>(
+    `SELECT json_build_object(
+              'entityType', r.entity_type, 'entityId', r.entity_id, 'fields', r.fields, 'stamps', r.stamps,
+              'version', r.version, 'deletedAt', ${isoTime('r.deleted_at')}, 'updatedAt', ${isoTime('r.updated_at')},
+              'meta', ${unpackMetaSql('r.meta')}
+            )::text AS wire,
+            r.tx_id::text AS pull_tx_id, r.seq AS pull_seq
+       ${PULL_PAGE}`,
+    [communityId, after.txId, after.seq, limit],
   );
   return rows.map((row) => ({ json: row.wire, position: { txId: row.pull_tx_id, seq: row.pull_seq } }));
 }

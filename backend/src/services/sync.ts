@@ -14,7 +14,7 @@ import {
   countOpenConflicts,
   exportRecords,
   hasRecordsAfter,
-  pullAfter,
+  pullHubWireAfter,
   pullWireAfter,
   type PullPosition,
   type StoredRecord,
@@ -105,10 +105,7 @@ export async function pull(
       async (tx) =>
         principal.kind === 'hub'
           ? // Hubs also get per-field authorship, decoded from its packed storage form.
-            (await pullAfter(tx, principal.communityId, after, limit + 1, { withMeta: true })).map((row) => ({
-              json: JSON.stringify(toWire(row.record, principal)),
-              position: row.position,
-            }))
+            pullHubWireAfter(tx, principal.communityId, after, limit + 1)
           : pullWireAfter(tx, principal.communityId, after, limit + 1, [...HUB_ONLY_FIELDS]),
       { orderedScans: true },
     );
