@@ -9,6 +9,8 @@ export class AppError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Optional extra members of the error object (contract extensions), beside code and message. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -18,4 +20,5 @@ export const badRequest = (code: string, message: string) => new AppError(400, c
 export const unauthorized = (message = 'sign in first') => new AppError(401, 'unauthorized', message);
 export const forbidden = (message: string, code = 'forbidden') => new AppError(403, code, message);
 export const notFound = (what = 'resource') => new AppError(404, 'not_found', `${what} not found`);
-export const conflict = (code: string, message: string) => new AppError(409, code, message);
+export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
+  new AppError(409, code, message, details);

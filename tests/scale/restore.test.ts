@@ -4,17 +4,24 @@
  * cluster whose transaction counter is far below the stored positions, start
  * the server on it. It must re-base: a new server id, old cursors refused
  * with `cursor_mismatch`, a pull from the start returns the restored state
- * exactly, and nothing written after the restore is skipped or lost.
+ * exactly, and nothing written after the restore is skipped or lost. Then
+ * what the restore lost comes back from those who still hold it: a device
+ * running the PWA's own sync code (the chaos harness's simulated browser)
+ * offers it again, and a hub sends again the changes it had delivered.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SyncRecord } from '@lifeline/core';
 import { preloadRecords } from '../../scripts/bench/preload';
+import { SimulatedBrowser } from '../chaos/browser';
+import { Rng } from '../chaos/random';
 import { ApiClient, createUpdate, pullAll, seedCommunity } from '../helpers/client';
 import { createCluster, type Cluster } from '../helpers/cluster';
-import { spawnServer, type ServerProcess } from '../helpers/process';
+import { freePort, spawnServer, type ServerProcess } from '../helpers/process';
+import { until } from '../helpers/wait';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PRELOADED = Number(process.env.RESTORE_DRILL_RECORDS ?? 20_000);
@@ -32,6 +39,15 @@ function script(name: string, args: string[], env: Record<string, string> = {}) 
   });
   if (run.status !== 0) throw new Error(`${name} failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
   return run.stdout;
+}
+
+async function recordCount(cluster: Cluster, database: string, entityId: string): Promise<number> {
+  const rows = await cluster.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM records WHERE entity_id = $1`,
+    [entityId],
+    database,
+  );
+  return rows[0]!.n;
 }
 
 async function serverId(url: string): Promise<string> {
@@ -104,6 +120,9 @@ describe('restore drill', () => {
     ).toBe(200);
     const stale = await pullAll(readerAfter, oldCursor);
     expect(stale).toMatchObject({ status: 409, code: 'cursor_mismatch' });
+    // It says the cursor is its own from before the restore: the client may hold what the restore lost.
+    const refused = await readerAfter.post('/api/sync/pull', { clientId: 'drill', cursor: oldCursor });
+    expect(refused.body.error).toMatchObject({ code: 'cursor_mismatch', restored: true });
     const fresh = await pullAll(readerAfter, null);
     expect(new Set(fresh.ids)).toEqual(new Set(beforeBackup.ids));
 
@@ -125,5 +144,116 @@ describe('restore drill', () => {
       `restore drill: ${PRELOADED + 50} records; backup ${(backupMs / 1000).toFixed(1)} s, restore ` +
         `${(restoreMs / 1000).toFixed(1)} s, first start with re-base ${(startMs / 1000).toFixed(1)} s`,
     );
+  }, 300_000);
+
+  it('when a device holds writes the restore lost, then it offers them again and a fresh device gets its values', async () => {
+    const sourceUrl = await source.createDatabase('lifeline_pwa');
+    const port = String(await freePort());
+    let server = await spawnServer({ DATABASE_URL: sourceUrl, PORT: port });
+    servers.push(server);
+    const seeded = await seedCommunity(server.url);
+    const victor = { userId: seeded.volunteer.user.id, email: 'victor@eastside.example', password: 'password-123' };
+    const cora = { userId: 'cora', email: 'cora@eastside.example', password: 'password-123' };
+    const runId = `restore-${Date.now()}`;
+    const device = new SimulatedBrowser('device', victor, 'cloud', 0, () => server.url, new Rng(11));
+    await device.open(runId);
+
+    await device.create();
+    expect(await device.sync('before the backup')).toMatchObject({ ok: true, pushed: 1 });
+    const dump = path.join(workDir, 'pwa.dump');
+    script('backup', ['--to', dump], { DATABASE_URL: sourceUrl });
+
+    // After the backup: an edit of A and a new record B, both accepted by the server.
+    for (let tries = 0; !(await device.edit()); tries += 1) expect(tries).toBeLessThan(20);
+    await device.create();
+    expect(await device.sync('after the backup')).toMatchObject({ ok: true, pushed: 2 });
+    const [createA, editA, createB] = [...device.ledger.made.values()];
+    expect(editA!.entityId).toBe(createA!.entityId);
+    const held = new Map((await device.replica()).map((record) => [record.entityId, record]));
+    const [a, b] = [held.get(createA!.entityId)!, held.get(createB!.entityId)!];
+    await server.stop();
+
+    const restored = 'lifeline_pwa_restored';
+    script('restore', ['--from', dump, '--to', target.url(restored)]);
+    expect(await recordCount(target, restored, b.entityId)).toBe(0);
+    server = await spawnServer({ DATABASE_URL: target.url(restored), PORT: port });
+    servers.push(server);
+
+    // The device's session came back with the restore; one sync re-pulls, offers A's edit and B again, sends them.
+    const after = await device.sync('after the restore');
+    expect(after).toMatchObject({ ok: true, rejected: 0 });
+    expect(await device.pending()).toEqual({ outbox: 0, rejections: [] });
+
+    const fresh = new SimulatedBrowser('fresh', cora, 'cloud', 0, () => server.url, new Rng(12));
+    await fresh.open(runId);
+    expect(await fresh.sync('first sync')).toMatchObject({ ok: true });
+    const got = new Map((await fresh.replica()).map((record) => [record.entityId, record]));
+    const shown = (record: SyncRecord | undefined) =>
+      record && { fields: record.fields, stamps: record.stamps, deletedAt: record.deletedAt };
+    expect(shown(got.get(a.entityId))).toEqual(shown(a));
+    expect(shown(got.get(b.entityId))).toEqual(shown(b));
+    expect(after.reoffered).toBe(2);
+    // And the device now agrees with the server on everything it holds.
+    expect(await device.sync('settle')).toMatchObject({ ok: true, reoffered: 0 });
+    for (const record of await device.replica()) {
+      if (record.entityType === 'update') expect(shown(got.get(record.entityId))).toEqual(shown(record));
+    }
+  }, 300_000);
+
+  it('when the cloud is restored from a backup, then a hub sends again the changes it had delivered since', async () => {
+    const cloudDb = await source.createDatabase('lifeline_hub_cloud');
+    const port = String(await freePort());
+    let cloud = await spawnServer({ DATABASE_URL: cloudDb, PORT: port });
+    servers.push(cloud);
+    const seeded = await seedCommunity(cloud.url);
+    const registered = await seeded.admin.post('/api/devices', { name: 'Library hub', kind: 'hub' });
+    const hub = await spawnServer({
+      DATABASE_URL: await target.createDatabase('lifeline_hub'),
+      UPSTREAM_URL: cloud.url,
+      HUB_API_KEY: registered.body.apiKey,
+      UPSTREAM_INTERVAL_MS: '300',
+      UPSTREAM_BACKOFF_MAX_MS: '1000',
+    });
+    servers.push(hub);
+    const member = await until('the volunteer signs in at the hub', async () => {
+      const client = new ApiClient(hub.url);
+      const login = await client.post('/api/auth/login', {
+        email: 'victor@eastside.example',
+        password: 'password-123',
+      });
+      return login.status === 200 ? client : undefined;
+    });
+    const atCloud = (entityId: string) =>
+      until(`update ${entityId} at the cloud`, async () => {
+        const reply = await seeded.coordinator.client.get(`/api/records/update/${entityId}`);
+        return reply.status === 200 ? reply.body.record : undefined;
+      });
+    const idle = () =>
+      until('the hub queue drained', async () => (await member.get('/api/sync/status')).body.upstream?.pendingUp === 0);
+
+    const early = createUpdate('hubMember', { kind: 'need', title: 'Before the backup' });
+    expect((await member.post('/api/sync/push', { clientId: 'hm', changes: [early] })).status).toBe(200);
+    await atCloud(early.entityId);
+    const dump = path.join(workDir, 'hub-cloud.dump');
+    script('backup', ['--to', dump], { DATABASE_URL: cloudDb });
+
+    const late = createUpdate('hubMember', { kind: 'offer', title: 'Delivered after the backup' });
+    expect((await member.post('/api/sync/push', { clientId: 'hm', changes: [late] })).status).toBe(200);
+    await atCloud(late.entityId);
+    await idle();
+    await cloud.stop();
+
+    const restored = 'lifeline_hub_cloud_restored';
+    script('restore', ['--from', dump, '--to', target.url(restored)]);
+    expect(await recordCount(target, restored, late.entityId)).toBe(0);
+    cloud = await spawnServer({ DATABASE_URL: target.url(restored), PORT: port });
+    servers.push(cloud);
+
+    // The hub's next pull is refused (a new server id): it queues its log again and sends it.
+    const back = await atCloud(late.entityId);
+    expect(back.fields).toMatchObject({ title: 'Delivered after the backup', createdBy: seeded.volunteer.user.id });
+    expect(back.stamps.title).toBe(late.stamps.title);
+    await idle();
+    expect((await member.get('/api/sync/status')).body.upstream).toMatchObject({ state: 'online', rejectedUp: 0 });
   }, 300_000);
 });

@@ -7,10 +7,12 @@
  * would get ids below cursors clients already hold and be skipped.
  */
 import type { Queryable } from './database';
-import { writeMeta } from './server-meta';
+import { readMeta, writeMeta } from './server-meta';
 
 export const IDENTITY_KEY = 'storage_identity';
 const INDEX_POSITION_KEY = 'assistant_index_position';
+/** Server ids this database had before a re-base (JSON array, oldest first). */
+const FORMER_IDS_KEY = 'former_server_ids';
 
 /**
  * Cluster system id, WAL timeline and database oid; null where the engine
@@ -38,14 +40,37 @@ export async function positionsAhead(db: Queryable): Promise<boolean> {
 }
 
 /**
+ * The ids this database served under before it was restored or moved. A
+ * cursor naming one of them came from this same data, as it was before: the
+ * client may hold writes the restore lost (see `cursor_mismatch` with
+ * `restored: true`), unlike a client that comes from another server.
+ */
+export async function formerServerIds(db: Queryable): Promise<string[]> {
+  const stored = await readMeta(db, FORMER_IDS_KEY);
+  if (!stored) return [];
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Renumber every record's position into this transaction, give the server a
  * new id (so every client's cursor is refused with `cursor_mismatch` and it
- * pulls again from the start), and move the assistant indexer past the
- * renumbered rows (their passages came with them). Inside the caller's
- * transaction: a crash half-way leaves the old state, the next start retries.
+ * pulls again from the start; the old id is remembered, see
+ * `formerServerIds`), and move the assistant indexer past the renumbered rows
+ * (their passages came with them). Inside the caller's transaction: a crash
+ * half-way leaves the old state, the next start retries.
  */
 export async function rebasePositions(tx: Queryable, identity: string | null, newServerId: string): Promise<number> {
   const renumbered = await tx.query(`UPDATE records SET tx_id = pg_current_xact_id(), seq = nextval('records_seq')`);
+  const oldServerId = await readMeta(tx, 'server_id');
+  if (oldServerId) {
+    const former = await formerServerIds(tx);
+    await writeMeta(tx, FORMER_IDS_KEY, JSON.stringify([...former.filter((id) => id !== oldServerId), oldServerId]));
+  }
   await writeMeta(tx, 'server_id', newServerId);
   await tx.query(
     `INSERT INTO server_meta (key, value)

@@ -12,6 +12,30 @@ export async function enqueueForUpstream(tx: Queryable, communityId: string, cha
   );
 }
 
+/**
+ * Put every change in this hub's log back in the queue (one statement, in
+ * the order they were taken), for a cloud that may have lost some: restored
+ * from a backup, it refuses our cursor. Every row of `changes` here was
+ * accepted at this hub (from its members, or a conflict it found): records
+ * pulled from the cloud are merged as states and never logged
+ * (services/merge-remote.ts), so nothing the cloud sent us goes back up. The
+ * cloud answers a change it still has `duplicate`, cheaply, by its id. Rows
+ * still queued keep their place; ones the cloud rejected stay set aside.
+ * Returns how many were queued again.
+ */
+export async function requeueAcceptedChanges(tx: Queryable, communityId: string): Promise<number> {
+  // bigserial numbers the rows in the SELECT's order, so the queue replays the log oldest first.
+  const result = await tx.query(
+    `INSERT INTO upstream_outbox (community_id, change_id)
+     SELECT c.community_id, c.change_id FROM changes c
+      WHERE c.community_id = $1
+      ORDER BY c.received_at, c.change_id
+     ON CONFLICT (community_id, change_id) DO NOTHING`,
+    [communityId],
+  );
+  return result.rowCount;
+}
+
 export interface QueuedChange {
   seq: number;
   change: Change;

@@ -36,7 +36,9 @@ export function errorHandler(log: Logger) {
       res.end();
       return;
     }
-    res.status(appError.status).json({ error: { code: appError.code, message: appError.message } });
+    res
+      .status(appError.status)
+      .json({ error: { ...appError.details, code: appError.code, message: appError.message } });
   };
 }
 

@@ -19,6 +19,7 @@ import {
   type PullPosition,
   type StoredRecord,
 } from '../db/records';
+import { formerServerIds } from '../db/storage-identity';
 import { decodeCursor, encodeCursor } from '../domain/cursor';
 import { badRequest, conflict } from '../errors';
 import { authorId, type Principal } from '../principal';
@@ -94,7 +95,15 @@ export async function pull(
   const decoded = decodeCursor(cursor, ctx.serverId);
   if (!decoded.ok) {
     if (decoded.reason === 'other_server') {
-      throw conflict('cursor_mismatch', 'this cursor came from another server: pull again from a null cursor');
+      // This database under an id it had before a restore or move: the client may hold writes we lost.
+      const restored = (await formerServerIds(ctx.db)).includes(decoded.serverId);
+      throw conflict(
+        'cursor_mismatch',
+        restored
+          ? 'this server was restored or moved since this cursor: pull again from a null cursor, and offer again what you hold'
+          : 'this cursor came from another server: pull again from a null cursor',
+        restored ? { restored: true } : undefined,
+      );
     }
     throw badRequest('invalid_cursor', 'cursor is not one this server issued');
   }

@@ -8,7 +8,7 @@
 import type { ServerContext } from '../context';
 import { ensureCommunity, findCommunity } from '../db/communities';
 import { readMeta, writeMeta } from '../db/server-meta';
-import { countUpstream, markDelivered, markRejected, pendingUpstream } from '../db/upstream';
+import { countUpstream, markDelivered, markRejected, pendingUpstream, requeueAcceptedChanges } from '../db/upstream';
 import { backoffDelay } from '../domain/backoff';
 import { mergeRemoteRecords } from '../services/merge-remote';
 import { CloudClient, UpstreamError } from './cloud-client';
@@ -201,8 +201,7 @@ export class UpstreamWorker {
       } catch (error) {
         next = null;
         if (error instanceof UpstreamError && error.kind === 'cursor_mismatch') {
-          // The cloud is not the one we pulled from before (restored, replaced): start over; merge is idempotent.
-          await writeMeta(this.ctx.db, CURSOR_KEY, null);
+          await this.restartAgainstNewCloud(communityId);
           continue;
         }
         throw error;
@@ -219,5 +218,29 @@ export class UpstreamWorker {
       });
       if (!more) return;
     }
+  }
+
+  /**
+   * The cloud is not the one we pulled from before (restored from a backup,
+   * replaced): pull again from the start (merge is idempotent) and, in the
+   * same transaction, queue again every change accepted here, since the
+   * restored cloud may have lost some we had delivered; it dedupes the rest
+   * by change id. Another round follows at once to send them.
+   *
+   * Not covered: records this hub only pulled from the cloud (written by
+   * devices of the cloud) that the restored cloud lost. The hub merged them
+   * as states and has no change of its own to send; the devices that wrote
+   * them offer them again when they re-pull (frontend/src/lib/sync/repull.ts).
+   */
+  private async restartAgainstNewCloud(communityId: string): Promise<void> {
+    const requeued = await this.ctx.db.transaction(async (tx) => {
+      await writeMeta(tx, CURSOR_KEY, null);
+      return requeueAcceptedChanges(tx, communityId);
+    });
+    if (requeued > 0) this.rerun = true;
+    this.ctx.log.warn(
+      { requeued },
+      'the cloud refused our cursor (restored or replaced): pulling again from the start, sending every change accepted here again',
+    );
   }
 }

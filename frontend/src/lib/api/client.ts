@@ -9,6 +9,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Other members of the server's error object (contract extensions, e.g. `restored` on cursor_mismatch). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -86,11 +88,18 @@ export function createApiClient(options: ApiClientOptions = {}) {
       parsed = undefined;
     }
     if (!response.ok) {
-      const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const error = (parsed as { error?: unknown } | undefined)?.error;
+      const body = (typeof error === 'object' && error !== null ? error : {}) as {
+        code?: string;
+        message?: string;
+        [extra: string]: unknown;
+      };
+      const { code, message, ...details } = body;
       throw new ApiError(
         response.status,
-        error?.code ?? `http_${response.status}`,
-        error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
+        code ?? `http_${response.status}`,
+        message ?? `The server answered ${response.status} ${response.statusText}.`,
+        details,
       );
     }
     return parsed as T;

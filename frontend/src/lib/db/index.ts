@@ -6,7 +6,7 @@ export type * from './schema';
 export type LifelineDb = IDBPDatabase<LifelineSchema>;
 
 export const DB_NAME = 'lifeline';
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 const opened = new Map<string, Promise<LifelineDb>>();
 
@@ -33,6 +33,10 @@ export function openLifelineDb(name = DB_NAME): Promise<LifelineDb> {
         if (oldVersion < 3) {
           // The feed's first screen reads the newest records of a type without loading all of them.
           transaction.objectStore('records').createIndex('byTypeCreated', ['entityType', 'fields.createdAt']);
+        }
+        if (oldVersion < 4) {
+          // What a re-pull after a server restore has brought back so far (sync/repull).
+          database.createObjectStore('repullSeen', { keyPath: ['entityType', 'entityId'] });
         }
       },
       blocking() {

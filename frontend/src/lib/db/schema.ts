@@ -14,6 +14,8 @@ export interface OutboxEntry {
   change: Change;
   /** Who was signed in when it was written (for display; the server takes the author from the session). */
   userId: string | null;
+  /** Not a new edit: a record this device holds, offered again to a restored server (see sync/repull). */
+  reoffer?: true;
 }
 
 export interface AttentionEntry {
@@ -42,6 +44,26 @@ export interface SyncErrorState {
   at: string;
 }
 
+/**
+ * A pull from the start after the server refused our cursor because it was
+ * restored (or moved): until it reaches the end, each update and document
+ * it brings is marked in `repullSeen`; at the end, what was not brought back
+ * is offered to the server again.
+ */
+export interface RepullEpoch {
+  id: string;
+  startedAt: string;
+}
+
+/** A record the current re-pull brought, and the fields this device holds newer than that copy. */
+export interface RepullMark {
+  entityType: string;
+  entityId: string;
+  epoch: string;
+  /** Per field held here under a newer stamp than the server's: the server's stamp (null: it has none). */
+  behind: Record<string, string | null>;
+}
+
 /** Every meta key and the type stored under it, so reads and writes stay typed. */
 export interface MetaValues {
   clientId: string;
@@ -53,6 +75,7 @@ export interface MetaValues {
   lastError: SyncErrorState | null;
   failures: number;
   authRequired: boolean;
+  repullEpoch: RepullEpoch | null;
 }
 export type MetaKey = keyof MetaValues;
 
@@ -67,4 +90,5 @@ export interface LifelineSchema extends DBSchema {
   meta: { key: string; value: unknown };
   needsAttention: { key: string; value: AttentionEntry };
   syncLog: { key: number; value: SyncLogEntry };
+  repullSeen: { key: RecordKey; value: RepullMark };
 }

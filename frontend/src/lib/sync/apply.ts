@@ -5,6 +5,7 @@
 import { compareStamps, DELETED_AT, HybridLogicalClock, type ChangeResult, type SyncRecord } from '@lifeline/core';
 import { getMetaIn, setMetaIn, type LifelineDb, type OutboxEntry } from '$lib/db';
 import { applyChange } from './overlay';
+import { currentEpoch, finishEpoch, markSeen } from './repull';
 import { wallClockOf } from './wall-clock';
 
 /**
@@ -26,15 +27,30 @@ export function mergePulled(local: SyncRecord | undefined, remote: SyncRecord): 
   return merged;
 }
 
-/** Store one pull page and its cursor atomically: a crash never skips or half-applies a page. */
-export async function applyPullPage(db: LifelineDb, records: SyncRecord[], cursor: string): Promise<void> {
-  const tx = db.transaction(['records', 'meta'], 'readwrite');
+/**
+ * Store one pull page and its cursor atomically: a crash never skips or
+ * half-applies a page. During a re-pull epoch (repull.ts) the page's records
+ * are marked seen, and the page that ends it (`caughtUp`) queues the
+ * re-offers in the same transaction. Returns how many records were offered again.
+ */
+export async function applyPullPage(
+  db: LifelineDb,
+  records: SyncRecord[],
+  cursor: string,
+  options: { caughtUp?: boolean } = {},
+): Promise<number> {
+  const tx = db.transaction(['records', 'meta', 'repullSeen', 'outbox'], 'readwrite');
   const store = tx.objectStore('records');
-  const existing = await Promise.all(records.map((r) => store.get([r.entityType, r.entityId])));
+  const [epoch, existing] = await Promise.all([
+    currentEpoch(tx),
+    Promise.all(records.map((r) => store.get([r.entityType, r.entityId]))),
+  ]);
   let highest: string | null = null;
   const writes: Promise<unknown>[] = [];
   records.forEach((record, index) => {
-    writes.push(store.put(mergePulled(existing[index], record)));
+    const merged = mergePulled(existing[index], record);
+    writes.push(store.put(merged));
+    if (epoch) writes.push(markSeen(tx, epoch, merged, record));
     for (const stamp of Object.values(record.stamps)) if (compareStamps(stamp, highest) > 0) highest = stamp;
   });
   // Fold the newest stamp seen into our clock so our next edit sorts after it.
@@ -45,7 +61,9 @@ export async function applyPullPage(db: LifelineDb, records: SyncRecord[], curso
   }
   writes.push(setMetaIn(tx, 'cursor', cursor));
   await Promise.all(writes);
+  const offered = epoch && options.caughtUp ? await finishEpoch(tx, epoch) : 0;
   await tx.done;
+  return offered;
 }
 
 export interface PushOutcome {

@@ -4,8 +4,9 @@
  * Contracts: the outbox is only ever emptied by the server's answer for each
  * change; a 401 keeps everything and asks for a new sign-in; a rejected change
  * is set aside and the rest go on; `cursor_mismatch` restarts the pull from
- * the beginning. Plain TypeScript (no Svelte), so tests and the service
- * worker run exactly this code.
+ * the beginning, and after a server restore what it lost and this device
+ * holds is offered again, in the same run (repull.ts). Plain TypeScript (no
+ * Svelte), so tests and the service worker run exactly this code.
  */
 import { MAX_PUSH_CHANGES } from '@lifeline/core';
 import { ApiError } from '$lib/api/client';
@@ -13,6 +14,7 @@ import type { Endpoints } from '$lib/api/endpoints';
 import { ensureClientId, getMeta, setMeta, type LifelineDb, type SyncErrorState } from '$lib/db';
 import { applyPullPage, settlePush } from './apply';
 import { withSyncLock } from './lock';
+import { restartPull } from './repull';
 
 export type SyncPhase = 'push' | 'pull';
 
@@ -31,6 +33,8 @@ export interface SyncReport {
   pulled: number;
   rejected: number;
   conflicts: number;
+  /** Records offered again to a restored server that did not bring them back (or brought them back older). */
+  reoffered: number;
   error: SyncErrorState | null;
   authRequired: boolean;
 }
@@ -48,6 +52,16 @@ export interface SyncOptions {
 const LOG_LIMIT = 50;
 /** Cursors this server cannot use (another server's, or unreadable): the only safe move is a full re-pull. */
 const RESTART_CODES = new Set(['cursor_mismatch', 'invalid_cursor']);
+
+/**
+ * Whether the server may have lost writes this device holds: it says its
+ * database was restored (or moved) since our cursor, or it cannot read the
+ * cursor at all. Not when this device moved to another server (hub, cloud):
+ * what that one lacks reaches it from the other, with its real authors.
+ */
+function mayHaveLost(error: ApiError): boolean {
+  return error.code === 'invalid_cursor' || error.details.restored === true;
+}
 
 /** Plain words for people under stress: what happened and whether their work is safe. */
 export function describeError(error: unknown): SyncErrorState {
@@ -95,6 +109,7 @@ function emptyReport(): SyncReport {
     pulled: 0,
     rejected: 0,
     conflicts: 0,
+    reoffered: 0,
     error: null,
     authRequired: false,
   };
@@ -110,6 +125,8 @@ async function syncLocked(options: SyncOptions): Promise<SyncReport> {
     const clientId = await ensureClientId(db);
     await push(options, clientId, report, progress);
     await pull(options, clientId, report, progress);
+    // What a restored server lost goes back at once, not at the next sync.
+    if (report.reoffered > 0) await push(options, clientId, report, progress);
     report.ok = true;
     await setMeta(db, 'lastSyncAt', new Date().toISOString());
     await setMeta(db, 'lastError', null);
@@ -129,7 +146,8 @@ async function syncLocked(options: SyncOptions): Promise<SyncReport> {
 async function push(options: SyncOptions, clientId: string, report: SyncReport, progress: SyncProgress): Promise<void> {
   const { db, api } = options;
   const batchSize = Math.min(options.pushBatchSize ?? MAX_PUSH_CHANGES, MAX_PUSH_CHANGES);
-  progress.toPush = await db.count('outbox');
+  progress.phase = 'push';
+  progress.toPush = progress.pushed + (await db.count('outbox'));
   options.onProgress?.({ ...progress });
   // Entries written while we push get their own round; stop when a round makes no progress.
   for (let round = 0; round < 10_000; round += 1) {
@@ -170,12 +188,13 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
       if (error instanceof ApiError && RESTART_CODES.has(error.code) && !restarted) {
         restarted = true;
         cursor = null;
-        await setMeta(db, 'cursor', null);
+        await restartPull(db, mayHaveLost(error));
         continue;
       }
       throw error;
     }
-    await applyPullPage(db, page.records, page.cursor);
+    // Only a page that says so ends a re-pull: the empty-page bail-out below has not seen everything.
+    report.reoffered += await applyPullPage(db, page.records, page.cursor, { caughtUp: !page.hasMore });
     cursor = page.cursor;
     report.pulled += page.records.length;
     progress.pulled += page.records.length;

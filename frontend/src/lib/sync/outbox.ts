@@ -6,7 +6,15 @@
  * The clock lives in the meta store and is advanced in the same transaction
  * as the outbox write, so two tabs never issue the same stamp.
  */
-import { DELETED_AT, HybridLogicalClock, type Change, type EntityType } from '@lifeline/core';
+import {
+  DELETED_AT,
+  HybridLogicalClock,
+  REQUIRED_ON_CREATE,
+  SERVER_SET_FIELDS,
+  type Change,
+  type EntityType,
+  type SyncRecord,
+} from '@lifeline/core';
 import { getMetaIn, setMetaIn, type LifelineDb, type OutboxEntry } from '$lib/db';
 import { wallClockOf } from './wall-clock';
 
@@ -48,20 +56,62 @@ async function enqueue(
   return change;
 }
 
+type Target = { entityType: string; entityId: string };
+
+/** An upsert writing `fields`, each under its stamp in `stamps`, each having seen its `base`. */
+function upsertChange(
+  target: Target,
+  fields: Record<string, unknown>,
+  stamps: Record<string, string>,
+  base: Record<string, string | null>,
+  clientTime: string,
+): Change {
+  return {
+    changeId: crypto.randomUUID(),
+    entityType: target.entityType,
+    entityId: target.entityId,
+    op: 'upsert',
+    fields: structuredClone(fields),
+    stamps,
+    base,
+    clientTime,
+  };
+}
+
+/** A delete under `stamp`, having seen `seen` (see deleteRecord). */
+function deleteChange(
+  target: Target,
+  stamp: string,
+  seen: Record<string, string | null | undefined>,
+  clientTime: string,
+): Change {
+  const base: Record<string, string | null> = {};
+  for (const [field, seenStamp] of Object.entries(seen)) base[field] = seenStamp ?? null;
+  base[DELETED_AT] = seen[DELETED_AT] ?? null;
+  return {
+    changeId: crypto.randomUUID(),
+    entityType: target.entityType,
+    entityId: target.entityId,
+    op: 'delete',
+    stamps: { [DELETED_AT]: stamp },
+    base,
+    clientTime,
+  };
+}
+
 /** Create or edit: one change writing the given fields. */
 export function writeFields(db: LifelineDb, userId: string | null, write: FieldWrite): Promise<Change> {
   const names = Object.keys(write.fields);
   if (names.length === 0) throw new Error('nothing to write');
-  return enqueue(db, userId, (stamp, clientTime) => ({
-    changeId: crypto.randomUUID(),
-    entityType: write.entityType,
-    entityId: write.entityId,
-    op: 'upsert',
-    fields: structuredClone(write.fields),
-    stamps: Object.fromEntries(names.map((name) => [name, stamp])),
-    base: Object.fromEntries(names.map((name) => [name, write.seen[name] ?? null])),
-    clientTime,
-  }));
+  return enqueue(db, userId, (stamp, clientTime) =>
+    upsertChange(
+      write,
+      write.fields,
+      Object.fromEntries(names.map((name) => [name, stamp])),
+      Object.fromEntries(names.map((name) => [name, write.seen[name] ?? null])),
+      clientTime,
+    ),
+  );
 }
 
 /**
@@ -70,18 +120,55 @@ export function writeFields(db: LifelineDb, userId: string | null, write: FieldW
  * not see becomes a conflict rather than vanishing.
  */
 export function deleteRecord(db: LifelineDb, userId: string | null, write: DeleteWrite): Promise<Change> {
-  const base: Record<string, string | null> = {};
-  for (const [field, stamp] of Object.entries(write.seen)) base[field] = stamp ?? null;
-  base[DELETED_AT] = write.seen[DELETED_AT] ?? null;
-  return enqueue(db, userId, (stamp, clientTime) => ({
-    changeId: crypto.randomUUID(),
-    entityType: write.entityType,
-    entityId: write.entityId,
-    op: 'delete',
-    stamps: { [DELETED_AT]: stamp },
-    base,
-    clientTime,
-  }));
+  return enqueue(db, userId, (stamp, clientTime) => deleteChange(write, stamp, write.seen, clientTime));
+}
+
+/**
+ * What this device holds of a record, offered again to a server that may
+ * have lost it (restored from a backup): each field under the stamp it has
+ * here, never a new one, so a server that still has a value finds nothing
+ * new in it. `behind` names the fields the server's copy lacks or holds
+ * older, with the server's stamp as each one's base (the writer saw it, so
+ * no conflict); null when the server has no copy at all: then every field
+ * goes, with no base, and the server takes it as the record's create. A
+ * tombstone goes as the same, then a delete that saw every field. createdBy
+ * and createdAt are the server's to set. No change when nothing is missing.
+ */
+export function reofferChanges(
+  record: SyncRecord,
+  behind: Record<string, string | null> | null,
+  clientTime: string,
+): Change[] {
+  const missing = (field: string) => behind === null || Object.hasOwn(behind, field);
+  const baseOf = (field: string) => behind?.[field] ?? null;
+  const serverSet: readonly string[] = SERVER_SET_FIELDS;
+  const names = Object.keys(record.stamps).filter(
+    (field) =>
+      missing(field) &&
+      !serverSet.includes(field) &&
+      (field === DELETED_AT ? record.deletedAt === null : Object.hasOwn(record.fields, field)),
+  );
+  const changes: Change[] = [];
+  // A create without its required fields would be refused (a record this device only ever saw incomplete).
+  const complete = behind !== null || REQUIRED_ON_CREATE[record.entityType].every((field) => names.includes(field));
+  if (names.length > 0 && complete) {
+    changes.push(
+      upsertChange(
+        record,
+        Object.fromEntries(names.map((field) => [field, field === DELETED_AT ? null : record.fields[field]])),
+        Object.fromEntries(names.map((field) => [field, record.stamps[field]!])),
+        Object.fromEntries(names.map((field) => [field, baseOf(field)])),
+        clientTime,
+      ),
+    );
+  }
+  const deletedStamp = record.stamps[DELETED_AT];
+  if (record.deletedAt !== null && deletedStamp && missing(DELETED_AT)) {
+    changes.push(
+      deleteChange(record, deletedStamp, { ...record.stamps, [DELETED_AT]: baseOf(DELETED_AT) }, clientTime),
+    );
+  }
+  return changes;
 }
 
 /** Only the fields whose value differs from what was shown: an edit never rewrites untouched fields. */
