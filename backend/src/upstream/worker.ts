@@ -1,6 +1,7 @@
 /**
  * Hub mode: keep this hub and the cloud in step. Each round pushes the
- * changes accepted here (oldest first, 500 at a time), then pulls the cloud's
+ * changes accepted here (oldest first, 500 at a time, two at once when they
+ * touch different records), then pulls the cloud's
  * records until caught up. While the cloud is unreachable the hub keeps
  * serving its members and retries with exponential backoff and jitter; local
  * writes ask for a round soon after they land.
@@ -8,8 +9,16 @@
 import type { ServerContext } from '../context';
 import { ensureCommunity, findCommunity } from '../db/communities';
 import { readMeta, writeMeta } from '../db/server-meta';
-import { countUpstream, markDelivered, markRejected, pendingUpstream, requeueAcceptedChanges } from '../db/upstream';
+import {
+  countUpstream,
+  markDelivered,
+  markRejected,
+  pendingUpstream,
+  requeueAcceptedChanges,
+  type QueuedChange,
+} from '../db/upstream';
 import { backoffDelay } from '../domain/backoff';
+import { batchesToSendTogether } from '../domain/push-pipeline';
 import { mergeRemoteRecords } from '../services/merge-remote';
 import { CloudClient, UpstreamError } from './cloud-client';
 
@@ -158,31 +167,41 @@ export class UpstreamWorker {
 
   private async pushAll(communityId: string): Promise<void> {
     for (;;) {
-      const batch = await this.ctx.db.transaction((tx) => pendingUpstream(tx, communityId, PUSH_BATCH), {
+      const queued = await this.ctx.db.transaction((tx) => pendingUpstream(tx, communityId, 2 * PUSH_BATCH), {
         orderedScans: true,
       });
-      if (batch.length === 0) return;
-      const origin = this.ctx.serverId;
-      const { results } = await this.cloud.push(
-        `hub:${this.ctx.serverId}`,
-        batch.map(({ change }) => ({ ...change, origin: change.origin ?? origin })),
-      );
-      const delivered: number[] = [];
-      for (const [index, queued] of batch.entries()) {
-        const result = results[index];
-        if (result?.status === 'rejected') {
-          await markRejected(
-            this.ctx.db,
-            queued.seq,
-            result.error ?? { code: 'rejected', message: 'rejected by the cloud' },
-          );
-        } else {
-          delivered.push(queued.seq);
-        }
-      }
-      await markDelivered(this.ctx.db, delivered);
-      if (batch.length < PUSH_BATCH) return;
+      if (queued.length === 0) return;
+      const batches = batchesToSendTogether(queued, PUSH_BATCH);
+      // Wait for every push before failing the round: one still in flight must not race the next round's reads.
+      const sent = await Promise.allSettled(batches.map((batch) => this.pushBatch(batch)));
+      const failed = sent.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (queued.length < 2 * PUSH_BATCH && batches.length === 2) return;
+      if (queued.length < PUSH_BATCH) return;
     }
+  }
+
+  /** One push of up to 500 queued changes; what the cloud took leaves the queue, what it refused is set aside. */
+  private async pushBatch(batch: QueuedChange[]): Promise<void> {
+    const origin = this.ctx.serverId;
+    const { results } = await this.cloud.push(
+      `hub:${this.ctx.serverId}`,
+      batch.map(({ change }) => ({ ...change, origin: change.origin ?? origin })),
+    );
+    const delivered: number[] = [];
+    for (const [index, queued] of batch.entries()) {
+      const result = results[index];
+      if (result?.status === 'rejected') {
+        await markRejected(
+          this.ctx.db,
+          queued.seq,
+          result.error ?? { code: 'rejected', message: 'rejected by the cloud' },
+        );
+      } else {
+        delivered.push(queued.seq);
+      }
+    }
+    await markDelivered(this.ctx.db, delivered);
   }
 
   /**
