@@ -1,5 +1,7 @@
 /**
- * A hub's pull page is built by Postgres (records.ts `pullHubWireAfter`,
+ * Pull pages are built by Postgres, for members (records.ts `pullWireAfter`)
+ * and for hubs. A member's page must say what `toWire` says for a member
+ * (hub-only fields gone, times in the same ISO form). A hub's page is built by Postgres (records.ts `pullHubWireAfter`,
  * field-meta-codec.ts `unpackMetaSql`). It must say exactly what the server's
  * own reading says (`getRecord` → `unpackMeta` → `toWire`): a hub merges by
  * that authorship, and a key present on one side and absent on the other
@@ -12,7 +14,7 @@ import type { FieldMeta, RecordState } from '@lifeline/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCommunity } from '../../backend/src/db/communities';
-import { getRecord, pullHubWireAfter, saveRecords } from '../../backend/src/db/records';
+import { getRecord, pullHubWireAfter, pullWireAfter, saveRecords } from '../../backend/src/db/records';
 import { toWire } from '../../backend/src/services/sync';
 import type { Principal } from '../../backend/src/principal';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -20,6 +22,15 @@ import { startTestServer, type TestServer } from '../helpers/server';
 let server: TestServer;
 const communityId = randomUUID();
 const hub: Principal = { kind: 'hub', deviceId: randomUUID(), communityId, name: 'hub' };
+const member: Principal = {
+  kind: 'user',
+  userId: randomUUID(),
+  communityId,
+  role: 'volunteer',
+  email: 'm@example.org',
+  displayName: 'M',
+  sessionId: 's',
+};
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -100,5 +111,34 @@ describe('hub pull pages built by Postgres', () => {
     const rows = await db.transaction((tx) => pullHubWireAfter(tx, communityId, { txId: '0', seq: 0 }, 100_000));
     const wire = rows.map((row) => JSON.parse(row.json)).find((r: { entityId: string }) => r.entityId === entityId);
     expect(wire.meta).toEqual(legacy);
+  });
+});
+
+describe('member pull pages built by Postgres', () => {
+  it('say what toWire says for a member: hub-only fields left out, the same times', async () => {
+    const db = server.server.ctx.db;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(record, { minLength: 1, maxLength: 8, selector: (r) => r.entityId }),
+        async (records) => {
+          await saveRecords(db, communityId, records);
+          const rows = await db.transaction((tx) =>
+            pullWireAfter(tx, communityId, { txId: '0', seq: 0 }, 100_000, ['passwordHash']),
+          );
+          const built = new Map(
+            rows.map((row) => {
+              const wire = JSON.parse(row.json) as { entityId: string };
+              return [wire.entityId, wire];
+            }),
+          );
+          for (const written of records) {
+            const stored = await getRecord(db, communityId, written.entityType, written.entityId);
+            const expected = JSON.parse(JSON.stringify(toWire(stored!, member)));
+            expect(built.get(written.entityId)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
