@@ -9,6 +9,7 @@ export default tseslint.config(
     ignores: [
       '**/node_modules/**',
       'frontend/build/**',
+      'backend/dist/**',
       'frontend/.svelte-kit/**',
       'data/**',
       'test-results/**',

@@ -6,6 +6,7 @@ import express from 'express';
 import session from 'express-session';
 import { assistantRoutes } from './assistant/routes';
 import type { ServerContext } from './context';
+import { attachmentRoutes } from './routes/attachments';
 import { PostgresSessionStore } from './db/sessions';
 import { authenticate } from './http/authenticate';
 import { compressResponses } from './http/compress';
@@ -73,6 +74,7 @@ export function createApp(ctx: ServerContext, options: AppOptions): express.Expr
   api.use('/records', recordRoutes(ctx));
   api.use('/conflicts', conflictRoutes(ctx));
   api.use('/assistant', assistantRoutes(ctx));
+  api.use('/attachments', attachmentRoutes(ctx));
   api.use(apiNotFound);
   app.use('/api', api);
 

@@ -63,6 +63,8 @@ const envSchema = z
     FRONTEND_DIR: optionalString,
     TLS_CERT_FILE: optionalString,
     TLS_KEY_FILE: optionalString,
+    ATTACHMENT_MAX_BYTES: positiveInt(10 * 1024 * 1024, 2 ** 30),
+    ATTACHMENT_COMMUNITY_MAX_BYTES: positiveInt(2 ** 30, 2 ** 50),
     SHUTDOWN_DRAIN_MS: optionalString
       .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
       .transform((value) => (value === undefined ? 0 : Number(value)))
@@ -109,6 +111,12 @@ export interface Config {
    * accepting them (SHUTDOWN_DRAIN_MS; 0 = stop accepting at once).
    */
   shutdownDrainMs: number;
+  /**
+   * Uploaded photos and files: the largest one accepted (ATTACHMENT_MAX_BYTES)
+   * and the most one community may hold, declared uploads included
+   * (ATTACHMENT_COMMUNITY_MAX_BYTES).
+   */
+  attachments: { maxBytes: number; communityMaxBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -172,5 +180,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { cert: readPem('TLS_CERT_FILE', e.TLS_CERT_FILE), key: readPem('TLS_KEY_FILE', e.TLS_KEY_FILE) }
         : undefined,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    attachments: { maxBytes: e.ATTACHMENT_MAX_BYTES, communityMaxBytes: e.ATTACHMENT_COMMUNITY_MAX_BYTES },
   };
 }

@@ -11,6 +11,8 @@ export class AppError extends Error {
     message: string,
     /** Optional extra members of the error object (contract extensions), beside code and message. */
     readonly details?: Record<string, unknown>,
+    /** Optional response headers that belong to the answer (e.g. where an upload really stands). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }

@@ -48,6 +48,17 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    attachmentBytes: new Counter({
+      name: 'lifeline_attachment_bytes_received_total',
+      help: 'Attachment bytes stored by uploads (counted when committed)',
+      registers: [registry],
+    }),
+    attachmentUploads: new Counter({
+      name: 'lifeline_attachment_uploads_total',
+      help: 'Uploads that reached their last byte, by outcome (complete, hash_mismatch, unsupported_type)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     clampedStamps: new Counter({
       name: 'lifeline_clamped_changes_total',
       help: 'Changes whose stamps were clamped for being too far in the future',

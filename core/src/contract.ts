@@ -39,6 +39,35 @@ export const locationSchema = z
   })
   .strict();
 
+/** Lowercase hex SHA-256: how an attachment is named (content-addressed, per community). */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** The file types the server accepts, as it sniffs them from the bytes (never as the client says). */
+export const ATTACHMENT_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'application/pdf'] as const;
+export type AttachmentType = (typeof ATTACHMENT_TYPES)[number];
+export const MAX_RECORD_ATTACHMENTS = 10;
+
+const sha256Schema = z.string().regex(SHA256_HEX, 'must be a lowercase hex SHA-256');
+const pixelsSchema = z.number().int().min(1).max(100_000);
+
+/**
+ * Extension: a record's photos and files, as metadata only; the bytes travel
+ * through /api/attachments. A record may name an attachment that has not
+ * reached this server yet (it syncs anyway; the bytes follow).
+ */
+export const attachmentRefSchema = z
+  .object({
+    hash: sha256Schema,
+    type: z.enum(ATTACHMENT_TYPES),
+    size: z.number().int().min(1),
+    width: pixelsSchema.optional(),
+    height: pixelsSchema.optional(),
+    thumbnailHash: sha256Schema.optional(),
+    name: z.string().max(200).optional(),
+  })
+  .strict();
+export type AttachmentRef = z.infer<typeof attachmentRefSchema>;
+const attachmentsSchema = z.array(attachmentRefSchema).max(MAX_RECORD_ATTACHMENTS);
+
 /** Per-field schemas: a change validates only the fields it writes. */
 export const updateFieldSchemas = {
   kind: z.enum(UPDATE_KINDS),
@@ -50,6 +79,8 @@ export const updateFieldSchemas = {
   tags: tagsSchema,
   createdBy: z.string().max(100),
   createdAt: isoTimeSchema,
+  /** Extension, optional and without a default: records without photos are unchanged. */
+  attachments: attachmentsSchema,
 } as const;
 
 export const documentFieldSchemas = {
@@ -58,6 +89,8 @@ export const documentFieldSchemas = {
   tags: tagsSchema,
   createdBy: z.string().max(100),
   createdAt: isoTimeSchema,
+  /** Extension, optional and without a default. */
+  attachments: attachmentsSchema,
 } as const;
 
 export const conflictValueSchema = z.object({

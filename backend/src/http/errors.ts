@@ -36,6 +36,7 @@ export function errorHandler(log: Logger) {
       res.end();
       return;
     }
+    if (appError.headers) res.set(appError.headers);
     res
       .status(appError.status)
       .json({ error: { ...appError.details, code: appError.code, message: appError.message } });

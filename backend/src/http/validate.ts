@@ -6,12 +6,13 @@ export function parse<Schema extends z.ZodType>(
   schema: Schema,
   value: unknown,
   what = 'request body',
+  code = 'invalid_request',
 ): z.infer<Schema> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : `${what}: `;
-    throw badRequest('invalid_request', `${where}${issue?.message ?? 'invalid'}`);
+    throw badRequest(code, `${where}${issue?.message ?? 'invalid'}`);
   }
   return result.data;
 }
