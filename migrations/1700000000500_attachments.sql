@@ -24,11 +24,14 @@ CREATE TABLE attachments (
   CHECK (NOT complete OR (received = size AND type IS NOT NULL AND completed_at IS NOT NULL))
 );
 
+-- A piece's bytes are in `data`, or (ATTACHMENT_STORE=s3) in the bucket
+-- under community/hash/start, with `data` NULL; `length` is known either way.
 CREATE TABLE attachment_chunks (
   community_id uuid NOT NULL,
   hash text NOT NULL,
   start bigint NOT NULL CHECK (start >= 0),
-  data bytea NOT NULL CHECK (octet_length(data) BETWEEN 1 AND 1048576),
+  length integer NOT NULL CHECK (length BETWEEN 1 AND 1048576),
+  data bytea CHECK (data IS NULL OR octet_length(data) = length),
   PRIMARY KEY (community_id, hash, start),
   FOREIGN KEY (community_id, hash) REFERENCES attachments (community_id, hash) ON DELETE CASCADE
 );

@@ -65,6 +65,25 @@ const envSchema = z
     TLS_KEY_FILE: optionalString,
     ATTACHMENT_MAX_BYTES: positiveInt(10 * 1024 * 1024, 2 ** 30),
     ATTACHMENT_COMMUNITY_MAX_BYTES: positiveInt(2 ** 30, 2 ** 50),
+    ATTACHMENT_STORE: optionalString
+      .refine((value) => value === undefined || value === 'postgres' || value === 's3', 'must be postgres or s3')
+      .transform((value) => (value ?? 'postgres') as 'postgres' | 's3'),
+    ATTACHMENT_S3_BUCKET: optionalString.refine(
+      (value) => value === undefined || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value),
+      'ATTACHMENT_S3_BUCKET must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+    ),
+    ATTACHMENT_S3_ENDPOINT: httpUrl('ATTACHMENT_S3_ENDPOINT'),
+    ATTACHMENT_S3_REGION: optionalString,
+    ATTACHMENT_S3_ACCESS_KEY_ID: optionalString,
+    ATTACHMENT_S3_SECRET_ACCESS_KEY: optionalString,
+    ATTACHMENT_S3_FORCE_PATH_STYLE: optionalString.refine(
+      (value) => value === undefined || value === 'true' || value === 'false',
+      'must be true or false',
+    ),
+    ATTACHMENT_S3_PREFIX: optionalString.refine(
+      (value) => value === undefined || /^[A-Za-z0-9!_.*'()/-]*$/.test(value),
+      "ATTACHMENT_S3_PREFIX may hold letters, digits and !_.*'()/- only",
+    ),
     SHUTDOWN_DRAIN_MS: optionalString
       .refine((value) => value === undefined || /^\d+$/.test(value), 'must be a whole number')
       .transform((value) => (value === undefined ? 0 : Number(value)))
@@ -74,6 +93,17 @@ const envSchema = z
     message: 'UPSTREAM_URL and HUB_API_KEY must be set together (both = hub mode)',
     path: ['UPSTREAM_URL'],
   })
+  .refine((env) => env.ATTACHMENT_STORE !== 's3' || env.ATTACHMENT_S3_BUCKET !== undefined, {
+    message: 'ATTACHMENT_STORE=s3 needs ATTACHMENT_S3_BUCKET',
+    path: ['ATTACHMENT_S3_BUCKET'],
+  })
+  .refine(
+    (env) => (env.ATTACHMENT_S3_ACCESS_KEY_ID === undefined) === (env.ATTACHMENT_S3_SECRET_ACCESS_KEY === undefined),
+    {
+      message: 'ATTACHMENT_S3_ACCESS_KEY_ID and ATTACHMENT_S3_SECRET_ACCESS_KEY must be set together',
+      path: ['ATTACHMENT_S3_ACCESS_KEY_ID'],
+    },
+  )
   .refine((env) => env.DATABASE_READ_URLS === undefined || env.DATABASE_URL !== undefined, {
     message: 'DATABASE_READ_URLS needs DATABASE_URL (the primary that takes the writes)',
     path: ['DATABASE_READ_URLS'],
@@ -116,7 +146,21 @@ export interface Config {
    * and the most one community may hold, declared uploads included
    * (ATTACHMENT_COMMUNITY_MAX_BYTES).
    */
-  attachments: { maxBytes: number; communityMaxBytes: number };
+  attachments: { maxBytes: number; communityMaxBytes: number; s3?: S3Config };
+}
+
+/** ATTACHMENT_STORE=s3: attachment bytes in an S3-compatible bucket instead of Postgres. */
+export interface S3Config {
+  bucket: string;
+  /** An S3-compatible service's URL (MinIO, R2, …); unset for AWS itself. */
+  endpoint?: string;
+  region: string;
+  /** Unset: the AWS SDK's own chain (environment, profile, instance role). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+  /** Prepended to every key, e.g. "lifeline/attachments/". */
+  prefix: string;
 }
 
 export class ConfigError extends Error {
@@ -180,6 +224,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { cert: readPem('TLS_CERT_FILE', e.TLS_CERT_FILE), key: readPem('TLS_KEY_FILE', e.TLS_KEY_FILE) }
         : undefined,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
-    attachments: { maxBytes: e.ATTACHMENT_MAX_BYTES, communityMaxBytes: e.ATTACHMENT_COMMUNITY_MAX_BYTES },
+    attachments: {
+      maxBytes: e.ATTACHMENT_MAX_BYTES,
+      communityMaxBytes: e.ATTACHMENT_COMMUNITY_MAX_BYTES,
+      s3:
+        e.ATTACHMENT_STORE === 's3'
+          ? {
+              bucket: e.ATTACHMENT_S3_BUCKET!,
+              endpoint: e.ATTACHMENT_S3_ENDPOINT,
+              region: e.ATTACHMENT_S3_REGION ?? 'us-east-1',
+              accessKeyId: e.ATTACHMENT_S3_ACCESS_KEY_ID,
+              secretAccessKey: e.ATTACHMENT_S3_SECRET_ACCESS_KEY,
+              // S3-compatible servers on a plain host name rarely serve virtual-hosted buckets.
+              forcePathStyle: e.ATTACHMENT_S3_FORCE_PATH_STYLE
+                ? e.ATTACHMENT_S3_FORCE_PATH_STYLE === 'true'
+                : e.ATTACHMENT_S3_ENDPOINT !== undefined,
+              prefix: e.ATTACHMENT_S3_PREFIX ?? 'attachments/',
+            }
+          : undefined,
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type { HybridLogicalClock } from '@lifeline/core';
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import type { PieceBucket } from './db/attachments';
 import type { Database } from './db/database';
 import type { ReadReplicas } from './db/replicas';
 import type { Metrics } from './metrics';
@@ -22,4 +23,6 @@ export interface ServerContext {
   draining?: boolean;
   /** Told of every push and pull, so background work can wait for quiet. */
   syncActivity?: () => void;
+  /** ATTACHMENT_STORE=s3: attachment bytes go to this bucket; unset, they stay in Postgres. */
+  attachmentBucket?: PieceBucket;
 }

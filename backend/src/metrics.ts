@@ -59,6 +59,18 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    upstreamAttachmentBytes: new Counter({
+      name: 'lifeline_upstream_attachment_bytes_total',
+      help: 'Hub only: attachment bytes moved with the cloud, by direction (up: sent, down: stored here)',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    }),
+    upstreamAttachmentTransfers: new Counter({
+      name: 'lifeline_upstream_attachment_transfers_total',
+      help: 'Hub only: attachments moved whole with the cloud, by direction',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    }),
     clampedStamps: new Counter({
       name: 'lifeline_clamped_changes_total',
       help: 'Changes whose stamps were clamped for being too far in the future',
@@ -73,7 +85,12 @@ export type Metrics = ReturnType<typeof createMetrics>;
 export interface StateSources {
   openConflicts(): Promise<number>;
   pool?(): { max: number; total: number; idle: number; waiting: number };
-  upstream?(): Promise<{ state: string; pendingUp: number; rejectedUp: number }>;
+  upstream?(): Promise<{
+    state: string;
+    pendingUp: number;
+    rejectedUp: number;
+    attachments?: { pendingUp: number; pendingDown: number; failedUp: number; failedDown: number };
+  }>;
   replicas?: {
     states(): Array<{ name: string; up: boolean; lagSeconds: number | null; usable: boolean }>;
     reads: { replica: number; primary: number; fallback: number };
@@ -166,6 +183,19 @@ export function registerStateMetrics(metrics: Metrics, sources: StateSources): v
         const status = await read();
         this.set({ state: 'pending' }, status?.pendingUp ?? NaN);
         this.set({ state: 'rejected' }, status?.rejectedUp ?? NaN);
+      },
+    });
+    new Gauge({
+      name: 'lifeline_upstream_attachments_pending',
+      help: 'Hub only: attachments still to move with the cloud, by direction and state (pending, or set aside after a refusal)',
+      labelNames: ['direction', 'state'] as const,
+      registers,
+      async collect() {
+        const counts = (await read())?.attachments;
+        this.set({ direction: 'up', state: 'pending' }, counts?.pendingUp ?? NaN);
+        this.set({ direction: 'up', state: 'failed' }, counts?.failedUp ?? NaN);
+        this.set({ direction: 'down', state: 'pending' }, counts?.pendingDown ?? NaN);
+        this.set({ direction: 'down', state: 'failed' }, counts?.failedDown ?? NaN);
       },
     });
   }

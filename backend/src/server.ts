@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HybridLogicalClock } from '@lifeline/core';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { S3ObjectStore } from './blobs/object-store';
 import { createApp } from './app';
 import { startBackgroundIndexing } from './assistant/background-indexing';
 import { catchUpIndex } from './assistant/indexer';
@@ -60,6 +61,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     metrics: createMetrics(),
     log,
   };
+  if (config.attachments.s3) {
+    const bucket = new S3ObjectStore(config.attachments.s3);
+    // A wrong endpoint or key stops the start here, not the first photo.
+    await bucket.ensureBucket();
+    ctx.attachmentBucket = { store: bucket, prefix: config.attachments.s3.prefix };
+  }
   if (config.readReplicas.urls.length > 0 && db.kind === 'postgres') {
     ctx.reads = new ReadReplicas(db, config.readReplicas.urls, config.readReplicas.maxLagMs, log);
     await ctx.reads.start();

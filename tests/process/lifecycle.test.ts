@@ -79,6 +79,10 @@ describe('configuration', () => {
     [{ LLM_TIMEOUT_MS: '-5' }, /LLM_TIMEOUT_MS/],
     [{ TLS_CERT_FILE: '/nonexistent/cert.pem' }, /TLS_KEY_FILE/],
     [{ TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: '/nonexistent/key.pem' }, /TLS_CERT_FILE: cannot read/],
+    [{ ATTACHMENT_STORE: 'disk' }, /ATTACHMENT_STORE/],
+    [{ ATTACHMENT_STORE: 's3' }, /ATTACHMENT_S3_BUCKET/],
+    [{ ATTACHMENT_MAX_BYTES: '0' }, /ATTACHMENT_MAX_BYTES/],
+    [{ ATTACHMENT_STORE: 's3', ATTACHMENT_S3_BUCKET: 'photos', ATTACHMENT_S3_ACCESS_KEY_ID: 'k' }, /SECRET_ACCESS_KEY/],
   ])(
     'when the environment has %j, then start-up fails fast naming the variable',
     async (env, pattern) => {

@@ -3,7 +3,14 @@
  * community, the bytes in chunks of at most 1 MiB keyed by their offset.
  * Works the same on pg (bytea as Buffer) and PGlite (bytea as Uint8Array).
  */
+import { pieceKey, type ObjectStore } from '../blobs/object-store';
 import type { Queryable } from './database';
+
+/** Where pieces' bytes go when they are not kept in Postgres (ATTACHMENT_STORE=s3). */
+export interface PieceBucket {
+  store: ObjectStore;
+  prefix: string;
+}
 
 export interface AttachmentRow {
   hash: string;
@@ -97,15 +104,16 @@ export async function appendChunks(
   hash: string,
   start: number,
   pieces: Uint8Array[],
+  bucket?: PieceBucket,
 ): Promise<number> {
   let offset = start;
   for (const piece of pieces) {
-    await tx.query(`INSERT INTO attachment_chunks (community_id, hash, start, data) VALUES ($1, $2, $3, $4)`, [
-      communityId,
-      hash,
-      offset,
-      piece,
-    ]);
+    // Into the bucket first: the row (and the count) commit only once the bytes are there.
+    if (bucket) await bucket.store.put(pieceKey(bucket.prefix, communityId, hash, offset), piece);
+    await tx.query(
+      `INSERT INTO attachment_chunks (community_id, hash, start, length, data) VALUES ($1, $2, $3, $4, $5)`,
+      [communityId, hash, offset, piece.length, bucket ? null : piece],
+    );
     offset += piece.length;
   }
   const { rows } = await tx.query<{ received: number }>(
@@ -113,6 +121,31 @@ export async function appendChunks(
     [communityId, hash, offset - start],
   );
   return rows[0]!.received;
+}
+
+interface StoredPiece {
+  start: number;
+  length: number;
+  /** NULL when the bytes are in the bucket. */
+  data: Uint8Array | null;
+}
+
+async function pieceBytes(
+  row: StoredPiece,
+  communityId: string,
+  hash: string,
+  bucket: PieceBucket | undefined,
+): Promise<Uint8Array> {
+  if (row.data !== null) return row.data;
+  if (!bucket)
+    throw new Error(`attachment ${hash} is stored in a bucket, and no bucket is configured (ATTACHMENT_STORE)`);
+  const bytes = await bucket.store.get(pieceKey(bucket.prefix, communityId, hash, Number(row.start)));
+  if (bytes.length !== row.length) {
+    throw new Error(
+      `piece ${row.start} of attachment ${hash} has ${bytes.length} bytes in the bucket, not ${row.length}`,
+    );
+  }
+  return bytes;
 }
 
 /**
@@ -125,15 +158,16 @@ export async function* readChunks(
   communityId: string,
   hash: string,
   rowsPerPage = 2,
+  bucket?: PieceBucket,
 ): AsyncGenerator<{ start: number; data: Uint8Array }> {
   let from = 0;
   for (;;) {
-    const { rows } = await db.query<{ start: number; data: Uint8Array }>(
-      `SELECT start, data FROM attachment_chunks
+    const { rows } = await db.query<StoredPiece>(
+      `SELECT start, length, data FROM attachment_chunks
         WHERE community_id = $1 AND hash = $2 AND start >= $3 ORDER BY start LIMIT $4`,
       [communityId, hash, from, rowsPerPage],
     );
-    for (const row of rows) yield row;
+    for (const row of rows) yield { start: row.start, data: await pieceBytes(row, communityId, hash, bucket) };
     if (rows.length < rowsPerPage) return;
     from = rows[rows.length - 1]!.start + 1;
   }
@@ -156,4 +190,73 @@ export async function markComplete(
 /** The attachment and its chunks (cascade). */
 export async function deleteAttachment(tx: Queryable, communityId: string, hash: string): Promise<void> {
   await tx.query(`DELETE FROM attachments WHERE community_id = $1 AND hash = $2`, [communityId, hash]);
+}
+
+/**
+ * The stored bytes from byte `offset` on, in order, a few chunks at a time:
+ * the chunk holding `offset` is cut to start there (chunks may be any size
+ * up to 1 MiB, so an offset seldom falls on a boundary). For complete
+ * attachments (ranged downloads, a hub resuming an upload to the cloud).
+ */
+export async function* readChunksFrom(
+  db: Queryable,
+  communityId: string,
+  hash: string,
+  offset: number,
+  rowsPerPage = 2,
+  bucket?: PieceBucket,
+): AsyncGenerator<{ start: number; data: Uint8Array }> {
+  let from = offset;
+  for (;;) {
+    const { rows } = await db.query<StoredPiece>(
+      `SELECT start, length, data FROM attachment_chunks
+        WHERE community_id = $1 AND hash = $2 AND start + length > $3 ORDER BY start LIMIT $4`,
+      [communityId, hash, from, rowsPerPage],
+    );
+    for (const row of rows) {
+      const start = Number(row.start);
+      const data = await pieceBytes(row, communityId, hash, bucket);
+      yield start >= from ? { start, data } : { start: from, data: data.subarray(from - start) };
+    }
+    if (rows.length < rowsPerPage) return;
+    const last = rows[rows.length - 1]!;
+    from = Number(last.start) + Number(last.length);
+  }
+}
+
+/** A place in the listing order of complete attachments (migration 600): transaction id, then sequence. */
+export interface ListingPosition {
+  tx: string;
+  seq: string;
+}
+
+/**
+ * Complete attachments of a community after `after`, in the order they
+ * became complete; only those of transactions older than every one still in
+ * flight, so one that commits late is listed later, never skipped.
+ */
+export async function listCompleteAfter(
+  db: Queryable,
+  communityId: string,
+  after: ListingPosition | null,
+  limit: number,
+): Promise<Array<{ hash: string; size: number; type: string; name: string | null; position: ListingPosition }>> {
+  const { rows } = await db.query<{
+    hash: string;
+    size: number;
+    type: string;
+    name: string | null;
+    tx: string;
+    seq: string;
+  }>(
+    `SELECT a.hash, a.size, a.type, a.name, a.complete_tx::text AS tx, a.complete_seq::text AS seq
+       FROM attachments a
+      WHERE a.community_id = $1 AND a.complete
+        AND (a.complete_tx, a.complete_seq) > ($2::xid8, $3::bigint)
+        AND a.complete_tx < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY a.complete_tx, a.complete_seq
+      LIMIT $4`,
+    [communityId, after?.tx ?? '0', after?.seq ?? '0', limit],
+  );
+  return rows.map(({ tx, seq, ...row }) => ({ ...row, size: Number(row.size), position: { tx, seq } }));
 }

@@ -4,7 +4,7 @@
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { ServerContext } from '../context';
-import { AppError, badRequest } from '../errors';
+import { AppError, badRequest, forbidden } from '../errors';
 import { requirePrincipal } from '../http/authenticate';
 import { parse } from '../http/validate';
 import {
@@ -13,6 +13,8 @@ import {
   declarationSchema,
   declareAttachment,
   MAX_PATCH_BYTES,
+  listAttachments,
+  listingQuerySchema,
   openDownload,
   uploadStatus,
 } from '../services/attachments';
@@ -83,6 +85,14 @@ export function attachmentRoutes(ctx: ServerContext): Router {
     res.status(created ? 201 : 200).json({ attachment });
   });
 
+  // Hubs only (a member lists files through the records that name them).
+  router.get('/', async (req, res) => {
+    const principal = requirePrincipal(req);
+    if (principal.kind !== 'hub') throw forbidden('listing every attachment is for hubs');
+    const query = parse(listingQuerySchema, req.query, 'query', 'invalid_listing');
+    res.json(await listAttachments(ctx, principal.communityId, query));
+  });
+
   // Before GET: Express would otherwise answer HEAD with the GET handler.
   router.head('/:hash', async (req, res) => {
     const principal = requirePrincipal(req);
@@ -97,13 +107,21 @@ export function attachmentRoutes(ctx: ServerContext): Router {
     const bytes: Uint8Array = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const result = await appendToUpload(ctx, principal.communityId, hashParam(req), uploadOffset(req), bytes);
     res.setHeader('Upload-Offset', String(result.attachment.received));
+    // A hub sends a file it now holds whole to the cloud soon, not at the next period.
+    if (result.done) ctx.upstream?.kick();
     if (result.done) res.status(200).json({ attachment: result.attachment });
     else res.status(204).end();
   });
 
   router.get('/:hash', async (req, res) => {
     const principal = requirePrincipal(req);
-    const download = await openDownload(ctx, principal.communityId, hashParam(req), req.get('if-none-match'));
+    const download = await openDownload(
+      ctx,
+      principal.communityId,
+      hashParam(req),
+      req.get('if-none-match'),
+      req.get('range'),
+    );
     res.status(download.status);
     for (const [name, value] of Object.entries(download.headers)) res.setHeader(name, value);
     if (download.status === 304) res.end();

@@ -163,10 +163,17 @@ export async function appendToUpload(
     }
     if (row.complete) return { kind: 'complete', row, now: false };
     if (bytes.length > 0) {
-      row.received = await store.appendChunks(tx, communityId, hash, offset, split(bytes, CHUNK_BYTES));
+      row.received = await store.appendChunks(
+        tx,
+        communityId,
+        hash,
+        offset,
+        split(bytes, CHUNK_BYTES),
+        ctx.attachmentBucket,
+      );
     }
     if (row.received < row.size) return { kind: 'partial', row };
-    return verifyAndComplete(tx, communityId, row);
+    return verifyAndComplete(tx, communityId, row, ctx.attachmentBucket);
   });
   if (bytes.length > 0) ctx.metrics.attachmentBytes.inc(bytes.length);
   switch (outcome.kind) {
@@ -196,11 +203,16 @@ function split(bytes: Uint8Array, size: number): Uint8Array[] {
 }
 
 /** Every byte is in: hash what is stored (a few chunks at a time), then sniff what it is. */
-async function verifyAndComplete(tx: Queryable, communityId: string, row: store.AttachmentRow): Promise<Outcome> {
+async function verifyAndComplete(
+  tx: Queryable,
+  communityId: string,
+  row: store.AttachmentRow,
+  bucket: store.PieceBucket | undefined,
+): Promise<Outcome> {
   const digest = createHash('sha256');
   const head: number[] = [];
   let expected = 0;
-  for await (const chunk of store.readChunks(tx, communityId, row.hash)) {
+  for await (const chunk of store.readChunks(tx, communityId, row.hash, undefined, bucket)) {
     // Pieces end to end from 0, or the stored bytes are not the file.
     if (chunk.start !== expected) break;
     digest.update(chunk.data);
@@ -222,7 +234,31 @@ async function verifyAndComplete(tx: Queryable, communityId: string, row: store.
 
 export type Download =
   | { status: 304; headers: Record<string, string> }
-  | { status: 200; headers: Record<string, string>; body: AsyncIterable<Uint8Array> };
+  | { status: 200 | 206; headers: Record<string, string>; body: AsyncIterable<Uint8Array> };
+
+/**
+ * `Range: bytes=N-` or `bytes=N-M` (one range; a hub resuming a download):
+ * the first and last byte wanted, or null to send the whole file (any other
+ * form is ignored, as RFC 9110 allows). Past the end: 416.
+ */
+export function parseByteRange(header: string | undefined, size: number): { first: number; last: number } | null {
+  const match = header === undefined ? null : /^\s*bytes=(\d{1,15})-(\d{1,15})?\s*$/i.exec(header);
+  if (!match) return null;
+  const first = Number(match[1]);
+  const last = match[2] === undefined ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (first >= size || last < first) {
+    throw new AppError(
+      416,
+      'range_not_satisfiable',
+      `this file has ${size} bytes`,
+      { size },
+      {
+        'Content-Range': `bytes */${size}`,
+      },
+    );
+  }
+  return { first, last };
+}
 
 /**
  * A complete attachment's bytes, streamed a chunk at a time, with headers
@@ -233,6 +269,7 @@ export async function openDownload(
   communityId: string,
   hash: string,
   ifNoneMatch: string | undefined,
+  rangeHeader?: string,
 ): Promise<Download> {
   const row = await store.findAttachment(ctx.db, communityId, hash);
   if (!row) throw notFound('attachment');
@@ -246,10 +283,32 @@ export async function openDownload(
   // The name is content: these never change, so a browser keeps them as long as it likes.
   const cacheHeaders = { ETag: etag, 'Cache-Control': 'private, max-age=31536000, immutable' };
   if (ifNoneMatch !== undefined && matchesEtag(ifNoneMatch, etag)) return { status: 304, headers: cacheHeaders };
+  const range = parseByteRange(rangeHeader, row.size);
+  if (range) {
+    return {
+      status: 206,
+      headers: {
+        ...cacheHeaders,
+        'Accept-Ranges': 'bytes',
+        'Content-Type': row.type!,
+        'Content-Length': String(range.last - range.first + 1),
+        'Content-Range': `bytes ${range.first}-${range.last}/${row.size}`,
+        'Content-Disposition': contentDisposition(row.type as AttachmentType, row.name, row.hash),
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+        'Cross-Origin-Resource-Policy': 'same-origin',
+      },
+      body: sliceTo(
+        store.readChunksFrom(ctx.db, communityId, row.hash, range.first, undefined, ctx.attachmentBucket),
+        range.last + 1,
+      ),
+    };
+  }
   return {
     status: 200,
     headers: {
       ...cacheHeaders,
+      'Accept-Ranges': 'bytes',
       'Content-Type': row.type!,
       'Content-Length': String(row.size),
       'Content-Disposition': contentDisposition(row.type as AttachmentType, row.name, row.hash),
@@ -257,12 +316,61 @@ export async function openDownload(
       'Content-Security-Policy': "default-src 'none'; sandbox",
       'Cross-Origin-Resource-Policy': 'same-origin',
     },
-    body: chunkData(store.readChunks(ctx.db, communityId, row.hash)),
+    body: chunkData(store.readChunks(ctx.db, communityId, row.hash, undefined, ctx.attachmentBucket)),
   };
 }
 
 async function* chunkData(chunks: AsyncIterable<{ data: Uint8Array }>): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunks) yield chunk.data;
+}
+
+/** The chunks' bytes up to (not including) byte `end` of the file. */
+async function* sliceTo(
+  chunks: AsyncIterable<{ start: number; data: Uint8Array }>,
+  end: number,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    if (chunk.start >= end) return;
+    yield chunk.start + chunk.data.length > end ? chunk.data.subarray(0, end - chunk.start) : chunk.data;
+  }
+}
+
+/** Where a listing page ended, as the opaque cursor hubs send back: `<transaction>.<sequence>`. */
+const LISTING_CURSOR = /^(\d{1,20})\.(\d{1,20})$/;
+
+export const listingQuerySchema = z.object({
+  after: z.string().regex(LISTING_CURSOR, 'after must be a cursor this endpoint gave').nullish(),
+  limit: z.coerce
+    .number({ message: 'limit must be a number' })
+    .int('limit must be a whole number')
+    .min(1, 'limit must be 1 to 1000')
+    .max(1000, 'limit must be 1 to 1000')
+    .default(200),
+});
+
+/**
+ * Hubs only: the community's complete attachments after the cursor, in the
+ * order they became complete, so a hub fetches every file of its community,
+ * also those no record names yet.
+ */
+export async function listAttachments(
+  ctx: ServerContext,
+  communityId: string,
+  query: z.infer<typeof listingQuerySchema>,
+): Promise<{
+  attachments: Array<{ hash: string; size: number; type: string; name: string | null }>;
+  cursor: string | null;
+  hasMore: boolean;
+}> {
+  const match = query.after ? LISTING_CURSOR.exec(query.after) : null;
+  const after = match ? { tx: match[1]!, seq: match[2]! } : null;
+  const rows = await store.listCompleteAfter(ctx.db, communityId, after, query.limit);
+  const last = rows[rows.length - 1]?.position ?? after;
+  return {
+    attachments: rows.map(({ hash, size, type, name }) => ({ hash, size, type, name })),
+    cursor: last ? `${last.tx}.${last.seq}` : null,
+    hasMore: rows.length === query.limit,
+  };
 }
 
 /** If-None-Match: `*` or a list of (possibly weak) entity tags, one of them ours. */

@@ -20,6 +20,7 @@ import {
 import { backoffDelay } from '../domain/backoff';
 import { batchesToSendTogether } from '../domain/push-pipeline';
 import { mergeRemoteRecords } from '../services/merge-remote';
+import { AttachmentTransfer, type AttachmentTransferStatus } from './attachments';
 import { CloudClient, UpstreamError } from './cloud-client';
 
 const PUSH_BATCH = 500;
@@ -41,6 +42,8 @@ export interface UpstreamStatus {
   rejectedUp: number;
   lastError: string | null;
   nextAttemptAt: string | null;
+  /** Files, moved by a loop of their own (attachments.ts): never in the way of the records above. */
+  attachments: AttachmentTransferStatus;
 }
 
 export class UpstreamWorker {
@@ -56,23 +59,26 @@ export class UpstreamWorker {
   private stopped = false;
   private readonly cloud: CloudClient;
   private readonly stopping = new AbortController();
+  private readonly attachments: AttachmentTransfer;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly upstream: { url: string; apiKey: string; intervalMs: number; backoffMaxMs: number },
   ) {
     this.cloud = new CloudClient(upstream.url, upstream.apiKey, 15_000, this.stopping.signal);
+    this.attachments = new AttachmentTransfer(ctx, this.cloud, upstream);
   }
 
   start(): void {
     this.schedule(0);
+    this.attachments.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.stopping.abort();
-    await this.running;
+    await Promise.all([this.running, this.attachments.stop()]);
   }
 
   /** Local changes landed: sync soon rather than at the next period (unless backing off). */
@@ -94,6 +100,7 @@ export class UpstreamWorker {
       rejectedUp: this.counts.rejected,
       lastError: this.lastError,
       nextAttemptAt: this.nextAttemptAt,
+      attachments: await this.attachments.status(),
     };
   }
 
@@ -124,6 +131,8 @@ export class UpstreamWorker {
         this.lastError = null;
         this.lastSyncAt = new Date().toISOString();
         this.schedule(this.upstream.intervalMs);
+        // The cloud answers: files may move now (the first round also learnt the community).
+        this.attachments.kick();
       } catch (error) {
         this.failures += 1;
         const failure = error instanceof UpstreamError ? error : undefined;
