@@ -10,6 +10,7 @@ import { build, files, version } from '$service-worker';
 import { createApiClient } from '$lib/api/client';
 import { endpoints } from '$lib/api/endpoints';
 import { openLifelineDb } from '$lib/db';
+import { createAttachmentTransport } from '$lib/attachments/transport';
 import { runSync } from '$lib/sync/engine';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
@@ -64,7 +65,7 @@ sw.addEventListener('sync' as 'message', (event) => {
     (async () => {
       const db = await openLifelineDb();
       const api = endpoints(createApiClient());
-      const report = await runSync({ db, api, reason: 'background' });
+      const report = await runSync({ db, api, reason: 'background', attachments: createAttachmentTransport() });
       for (const client of await sw.clients.matchAll()) client.postMessage({ type: 'synced' });
       // Rejecting asks the browser to retry later (with its own backoff) when the network failed.
       if (report.error && !report.authRequired) throw new Error(report.error.message);

@@ -23,7 +23,13 @@ const HIDDEN = new Set(['createdAt', 'createdBy']);
 export function show(value: unknown): string {
   if (value === null || value === undefined || value === '') return '(empty)';
   if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.join(', ') || '(none)';
+  if (Array.isArray(value)) {
+    // Photos (the attachments field): a count, not their hashes.
+    if (value.length > 0 && value.every((item) => typeof item === 'object' && item !== null && 'hash' in item)) {
+      return `${value.length} photo${value.length === 1 ? '' : 's'}`;
+    }
+    return value.join(', ') || '(none)';
+  }
   if (typeof value === 'object' && 'label' in (value as object)) {
     const loc = value as { label?: string; lat?: number; lon?: number };
     return [loc.label, loc.lat !== undefined ? `${loc.lat}, ${loc.lon ?? '?'}` : ''].filter(Boolean).join(' · ');

@@ -6,7 +6,7 @@ export type * from './schema';
 export type LifelineDb = IDBPDatabase<LifelineSchema>;
 
 export const DB_NAME = 'lifeline';
-export const DB_VERSION = 4;
+export const DB_VERSION = 5;
 
 const opened = new Map<string, Promise<LifelineDb>>();
 
@@ -37,6 +37,10 @@ export function openLifelineDb(name = DB_NAME): Promise<LifelineDb> {
         if (oldVersion < 4) {
           // What a re-pull after a server restore has brought back so far (sync/repull).
           database.createObjectStore('repullSeen', { keyPath: ['entityType', 'entityId'] });
+        }
+        if (oldVersion < 5) {
+          // Photos: their bytes, by SHA-256, and whether the server has them (attachments/).
+          database.createObjectStore('attachments', { keyPath: 'hash' });
         }
       },
       blocking() {

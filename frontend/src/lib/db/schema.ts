@@ -64,6 +64,24 @@ export interface RepullMark {
   behind: Record<string, string | null>;
 }
 
+/**
+ * A photo's bytes on this device (attachments/): the re-encoded image or its
+ * thumbnail, named by the SHA-256 of the bytes. `uploaded` once the server
+ * holds all of it (always true for what was downloaded from the server).
+ */
+export interface AttachmentBlob {
+  hash: string;
+  blob: Blob;
+  type: string;
+  size: number;
+  width?: number;
+  height?: number;
+  role: 'full' | 'thumbnail';
+  uploaded: boolean;
+  /** When this device stored it (oldest pending goes first). */
+  storedAt: string;
+}
+
 /** Every meta key and the type stored under it, so reads and writes stay typed. */
 export interface MetaValues {
   clientId: string;
@@ -91,4 +109,5 @@ export interface LifelineSchema extends DBSchema {
   needsAttention: { key: string; value: AttentionEntry };
   syncLog: { key: number; value: SyncLogEntry };
   repullSeen: { key: RecordKey; value: RepullMark };
+  attachments: { key: string; value: AttachmentBlob };
 }

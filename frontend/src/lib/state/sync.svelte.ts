@@ -8,9 +8,11 @@ import { invalidate } from '$app/navigation';
 import { navigating } from '$app/state';
 import type { SyncErrorState } from '$lib/db';
 import { getMeta } from '$lib/db';
-import { api, getDb } from '$lib/app';
+import { api, attachments, getDb } from '$lib/app';
+import { pendingSummary } from '$lib/attachments/store';
 import { outboxSummary } from '$lib/sync/outbox';
-import { runSync, type SyncProgress } from '$lib/sync/engine';
+import type { UploadProgress } from '$lib/attachments/queue';
+import { runPhotoTransfer, runSync, type SyncProgress } from '$lib/sync/engine';
 
 export const DEFAULT_INTERVAL_MINUTES = 15;
 const INTERVAL_KEY = 'lifeline.syncIntervalMinutes';
@@ -29,6 +31,15 @@ class SyncState {
   nextSyncAt = $state<string | null>(null);
   lastError = $state<SyncErrorState | null>(null);
   pending = $state(0);
+  /** Photos not yet entirely on the server, and their bytes still to send. */
+  pendingPhotos = $state(0);
+  pendingPhotoBytes = $state(0);
+  /** Grows when photos arrive from the server, so shown thumbnails look again. */
+  photosVersion = $state(0);
+  /** Photos go after each sync, on their own: a long upload never holds up the records. */
+  sendingPhotos = $state(false);
+  photoProgress = $state<UploadProgress | null>(null);
+  photoError = $state<string | null>(null);
   oldestPending = $state<string | null>(null);
   attention = $state(0);
   openConflicts = $state(0);
@@ -52,6 +63,9 @@ export async function refreshStatus(): Promise<void> {
   const summary = await outboxSummary(db);
   sync.pending = summary.count;
   sync.oldestPending = summary.oldest;
+  const photos = await pendingSummary(db);
+  sync.pendingPhotos = photos.photos;
+  sync.pendingPhotoBytes = photos.bytes;
   sync.attention = await db.count('needsAttention');
   sync.lastSyncAt = (await getMeta(db, 'lastSyncAt')) ?? null;
   sync.lastAttemptAt = (await getMeta(db, 'lastAttemptAt')) ?? null;
@@ -86,6 +100,7 @@ export async function syncNow(reason: string): Promise<void> {
   try {
     const db = await getDb();
     const report = await runSync({ db, api, reason, onProgress: (p) => (sync.progress = p) });
+    if (report.ok) void sendPhotos();
     if (!report.skipped) {
       channel?.postMessage({ type: 'synced' } satisfies Message);
       if (report.pushed + report.pulled + report.rejected > 0) await refreshData();
@@ -95,6 +110,27 @@ export async function syncNow(reason: string): Promise<void> {
     sync.progress = null;
     await refreshStatus();
     schedule(await backoffDelay());
+  }
+}
+
+/** Send what photos wait, then fetch the thumbnails records name that this device lacks. */
+async function sendPhotos(): Promise<void> {
+  if (sync.sendingPhotos) return;
+  sync.sendingPhotos = true;
+  try {
+    const report = await runPhotoTransfer({
+      db: await getDb(),
+      attachments,
+      onProgress: (p) => (sync.photoProgress = p),
+    });
+    if (report.skipped) return;
+    sync.photoError = report.error;
+    if (report.uploaded + report.downloaded > 0) channel?.postMessage({ type: 'synced' } satisfies Message);
+    if (report.downloaded > 0) sync.photosVersion += 1;
+  } finally {
+    sync.sendingPhotos = false;
+    sync.photoProgress = null;
+    await refreshStatus();
   }
 }
 
@@ -140,12 +176,14 @@ export function startSyncScheduler(): void {
   window.addEventListener('offline', () => (sync.online = false));
   channel = new BroadcastChannel(CHANNEL);
   channel.onmessage = () => {
+    sync.photosVersion += 1;
     void refreshStatus();
     void refreshData();
   };
   // The service worker tells us when a Background Sync ran while we were open.
   navigator.serviceWorker?.addEventListener('message', (event: MessageEvent<{ type?: string }>) => {
     if (event.data?.type === 'synced') {
+      sync.photosVersion += 1;
       void refreshStatus();
       void refreshData();
     }

@@ -5,24 +5,30 @@
  * change; a 401 keeps everything and asks for a new sign-in; a rejected change
  * is set aside and the rest go on; `cursor_mismatch` restarts the pull from
  * the beginning, and after a server restore what it lost and this device
- * holds is offered again, in the same run (repull.ts). Plain TypeScript (no
+ * holds is offered again, in the same run (repull.ts). Photos go after the
+ * records under their own lock (runPhotoTransfer, attachments/queue.ts), and
+ * nothing they do fails or delays a record sync. Plain TypeScript (no
  * Svelte), so tests and the service worker run exactly this code.
  */
 import { MAX_PUSH_CHANGES } from '@lifeline/core';
 import { ApiError } from '$lib/api/client';
 import type { Endpoints } from '$lib/api/endpoints';
 import { ensureClientId, getMeta, setMeta, type LifelineDb, type SyncErrorState } from '$lib/db';
+import { downloadThumbnails, uploadPending, type UploadProgress } from '$lib/attachments/queue';
+import type { AttachmentTransport } from '$lib/attachments/transport';
 import { applyPullPage, settlePush } from './apply';
 import { withSyncLock } from './lock';
 import { restartPull } from './repull';
 
-export type SyncPhase = 'push' | 'pull';
+export type SyncPhase = 'push' | 'pull' | 'photos';
 
 export interface SyncProgress {
   phase: SyncPhase;
   pushed: number;
   toPush: number;
   pulled: number;
+  /** While photos are sent (phase 'photos'). */
+  photos?: UploadProgress;
 }
 
 export interface SyncReport {
@@ -37,6 +43,9 @@ export interface SyncReport {
   reoffered: number;
   error: SyncErrorState | null;
   authRequired: boolean;
+  /** Photo bytes sent and thumbnails received (attachments/queue), after the records. */
+  photosUploaded: number;
+  photosDownloaded: number;
 }
 
 export interface SyncOptions {
@@ -47,6 +56,12 @@ export interface SyncOptions {
   pullLimit?: number;
   onProgress?: (progress: SyncProgress) => void;
   lockName?: string;
+  /**
+   * Where photos go: sent (and thumbnails fetched) after the records, under
+   * a lock of their own. Without it only records sync (the app runs photos
+   * itself with runPhotoTransfer, so a long upload never holds up a sync).
+   */
+  attachments?: AttachmentTransport;
 }
 
 const LOG_LIMIT = 50;
@@ -98,7 +113,19 @@ export function describeError(error: unknown): SyncErrorState {
 export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const result = await withSyncLock(options.lockName ?? 'lifeline-sync', () => syncLocked(options));
   // Another tab or the service worker holds the lock and is syncing: nothing to do here.
-  return result ?? { ...emptyReport(), ok: true, skipped: true };
+  const report = result ?? { ...emptyReport(), ok: true, skipped: true };
+  if (options.attachments && report.ok) {
+    const photos = await runPhotoTransfer({
+      db: options.db,
+      attachments: options.attachments,
+      lockName: options.lockName ? `${options.lockName}-photos` : undefined,
+      onProgress: (photos) =>
+        options.onProgress?.({ phase: 'photos', pushed: report.pushed, toPush: report.pushed, pulled: 0, photos }),
+    });
+    report.photosUploaded = photos.uploaded;
+    report.photosDownloaded = photos.downloaded;
+  }
+  return report;
 }
 
 function emptyReport(): SyncReport {
@@ -112,6 +139,8 @@ function emptyReport(): SyncReport {
     reoffered: 0,
     error: null,
     authRequired: false,
+    photosUploaded: 0,
+    photosDownloaded: 0,
   };
 }
 
@@ -204,6 +233,51 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
     emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
     if (emptyPages >= MAX_EMPTY_PAGES) return;
   }
+}
+
+export interface PhotoTransferOptions {
+  db: LifelineDb;
+  attachments: AttachmentTransport;
+  onProgress?: (progress: UploadProgress) => void;
+  lockName?: string;
+}
+
+export interface PhotoTransferReport {
+  /** Another tab (or the service worker) was already sending photos. */
+  skipped: boolean;
+  uploaded: number;
+  downloaded: number;
+  /** Thumbnails records name that have not reached the server yet. */
+  onItsWay: number;
+  /** Why the transfer stopped early (it resumes at the next sync), in words. */
+  error: string | null;
+}
+
+/**
+ * Photos after the records, and never at their expense: their own lock (a
+ * record sync never waits for an upload), and a failure ends only this
+ * transfer (the next sync resumes it from the server's offsets).
+ */
+export async function runPhotoTransfer(options: PhotoTransferOptions): Promise<PhotoTransferReport> {
+  const { db, attachments } = options;
+  const result = await withSyncLock(options.lockName ?? 'lifeline-photos', async () => {
+    const report: PhotoTransferReport = { skipped: false, uploaded: 0, downloaded: 0, onItsWay: 0, error: null };
+    try {
+      const upload = await uploadPending(db, attachments, { onProgress: options.onProgress });
+      report.uploaded = upload.uploaded;
+      report.error = upload.stoppedBy ? describeError(upload.stoppedBy).message : null;
+      // Offline now: the downloads would fail too.
+      if (upload.stoppedBy?.status === 0) return report;
+      const download = await downloadThumbnails(db, attachments);
+      report.downloaded = download.downloaded;
+      report.onItsWay = download.onItsWay;
+      if (download.stoppedBy) report.error = describeError(download.stoppedBy).message;
+    } catch (error) {
+      report.error = describeError(error).message;
+    }
+    return report;
+  });
+  return result ?? { skipped: true, uploaded: 0, downloaded: 0, onItsWay: 0, error: null };
 }
 
 async function appendLog(db: LifelineDb, reason: string, startedAt: string, report: SyncReport): Promise<void> {

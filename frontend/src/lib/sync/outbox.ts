@@ -15,7 +15,7 @@ import {
   type EntityType,
   type SyncRecord,
 } from '@lifeline/core';
-import { getMetaIn, setMetaIn, type LifelineDb, type OutboxEntry } from '$lib/db';
+import { getMetaIn, setMetaIn, type AttachmentBlob, type LifelineDb, type OutboxEntry } from '$lib/db';
 import { wallClockOf } from './wall-clock';
 
 export interface FieldWrite {
@@ -25,6 +25,8 @@ export interface FieldWrite {
   fields: Record<string, unknown>;
   /** Stamp of each written field's value as shown to the person (null: none shown, e.g. a create). */
   seen: Record<string, string | null | undefined>;
+  /** Photo bytes the edit's attachments name, kept in the same transaction as the change. */
+  blobs?: AttachmentBlob[];
 }
 
 export interface DeleteWrite {
@@ -38,8 +40,13 @@ async function enqueue(
   db: LifelineDb,
   userId: string | null,
   build: (stamp: string, clientTime: string) => Change,
+  blobs: AttachmentBlob[] = [],
 ): Promise<Change> {
-  const tx = db.transaction(['meta', 'outbox'], 'readwrite');
+  const tx = db.transaction(['meta', 'outbox', 'attachments'], 'readwrite');
+  for (const blob of blobs) {
+    // Already here (the same photo twice, or downloaded): keep what is stored, with its upload state.
+    if (!(await tx.objectStore('attachments').getKey(blob.hash))) await tx.objectStore('attachments').put(blob);
+  }
   let clientId = await getMetaIn(tx, 'clientId');
   if (!clientId) {
     clientId = crypto.randomUUID();
@@ -103,14 +110,18 @@ function deleteChange(
 export function writeFields(db: LifelineDb, userId: string | null, write: FieldWrite): Promise<Change> {
   const names = Object.keys(write.fields);
   if (names.length === 0) throw new Error('nothing to write');
-  return enqueue(db, userId, (stamp, clientTime) =>
-    upsertChange(
-      write,
-      write.fields,
-      Object.fromEntries(names.map((name) => [name, stamp])),
-      Object.fromEntries(names.map((name) => [name, write.seen[name] ?? null])),
-      clientTime,
-    ),
+  return enqueue(
+    db,
+    userId,
+    (stamp, clientTime) =>
+      upsertChange(
+        write,
+        write.fields,
+        Object.fromEntries(names.map((name) => [name, stamp])),
+        Object.fromEntries(names.map((name) => [name, write.seen[name] ?? null])),
+        clientTime,
+      ),
+    write.blobs,
   );
 }
 

@@ -1,0 +1,211 @@
+/**
+ * After the records have synced: send every photo this device holds that
+ * the server does not (declare, HEAD for the offset, PATCH pieces from
+ * there), then fetch the thumbnails records name that this device lacks.
+ *
+ * Contracts: a blob is marked uploaded only when the server says it is
+ * complete; the offset always comes from the server (HEAD, or the offset a
+ * 409 offset_mismatch names), so a reload, a lost connection or a server
+ * restart costs at most the piece in flight; a network failure (or 401, 429,
+ * 5xx) stops the run and leaves the rest for the next sync. Nothing here
+ * touches records or the outbox: photos never hold up or fail record sync.
+ */
+import { ApiError } from '$lib/api/client';
+import type { AttachmentBlob, LifelineDb } from '$lib/db';
+import { attachmentsOf, getAttachmentBlob, pendingUploads, storeDownloaded, summarise, thumbnailHashOf } from './store';
+import type { AttachmentTransport } from './transport';
+
+/** Bytes per PATCH: small enough that a flaky link loses little, large enough to keep requests few. */
+export const PIECE_BYTES = 512 * 1024;
+/** Offset corrections accepted for one blob in one run before leaving it for the next sync. */
+const MAX_CORRECTIONS = 5;
+
+export interface UploadProgress {
+  photosSent: number;
+  photosTotal: number;
+  bytesLeft: number;
+}
+
+export interface UploadReport {
+  uploaded: number;
+  /** Blobs the server refused this time (left pending; retried at the next sync). */
+  refused: number;
+  /** Set when the run stopped early (offline, signed out, server trouble). */
+  stoppedBy: ApiError | null;
+}
+
+/** Failures that say "not now" rather than "not this file": stop and try again at the next sync. */
+function stopsTheRun(error: ApiError): boolean {
+  return error.retryable || error.status === 401 || error.status === 403;
+}
+
+function serverOffset(error: ApiError): number | null {
+  const offset = error.details.offset;
+  return typeof offset === 'number' && Number.isInteger(offset) && offset >= 0 ? offset : null;
+}
+
+/** Send one blob; true when the server has all of it. Throws what stops the run. */
+async function uploadOne(
+  transport: AttachmentTransport,
+  entry: AttachmentBlob,
+  pieceBytes: number,
+  onBytes: (sent: number) => void,
+): Promise<boolean> {
+  const declared = await transport.declare(entry.hash, entry.size);
+  if (declared.complete) return true;
+  let offset = await transport.offset(entry.hash);
+  let corrections = 0;
+  while (offset < entry.size) {
+    const piece = entry.blob.slice(offset, Math.min(offset + pieceBytes, entry.size));
+    let state;
+    try {
+      state = await transport.append(entry.hash, offset, piece);
+    } catch (error) {
+      if (!(error instanceof ApiError) || stopsTheRun(error)) throw error;
+      corrections += 1;
+      if (corrections > MAX_CORRECTIONS) return false;
+      if (error.code === 'offset_mismatch') {
+        // Someone (another tab, a retried request) got there first: go on from where the server is.
+        offset = serverOffset(error) ?? (await transport.offset(entry.hash));
+        continue;
+      }
+      if (error.code === 'hash_mismatch') {
+        // The server started the upload over from 0.
+        offset = 0;
+        continue;
+      }
+      if (error.status === 404) {
+        // The declaration is gone (removed after a refusal, or a restored server): declare again.
+        await transport.declare(entry.hash, entry.size);
+        offset = await transport.offset(entry.hash);
+        continue;
+      }
+      return false;
+    }
+    if (state.complete) return true;
+    onBytes(Math.max(0, state.offset - offset));
+    offset = state.offset;
+  }
+  // The server has every byte but did not say complete (verified elsewhere): ask once more.
+  return (await transport.declare(entry.hash, entry.size)).complete;
+}
+
+export async function uploadPending(
+  db: LifelineDb,
+  transport: AttachmentTransport,
+  options: { pieceBytes?: number; onProgress?: (progress: UploadProgress) => void } = {},
+): Promise<UploadReport> {
+  const pieceBytes = options.pieceBytes ?? PIECE_BYTES;
+  const pending = await pendingUploads(db);
+  // Thumbnails first: others see that a photo exists (and what it shows) soonest.
+  pending.sort(
+    (a, b) => Number(a.role !== 'thumbnail') - Number(b.role !== 'thumbnail') || a.storedAt.localeCompare(b.storedAt),
+  );
+  const report: UploadReport = { uploaded: 0, refused: 0, stoppedBy: null };
+  let remaining = [...pending];
+  const photosTotal = summarise(pending).photos;
+  let bytesLeft = summarise(pending).bytes;
+  const tell = () =>
+    options.onProgress?.({ photosSent: photosTotal - summarise(remaining).photos, photosTotal, bytesLeft });
+  tell();
+  for (const entry of pending) {
+    let sentOfThis = 0;
+    let done: boolean;
+    try {
+      done = await uploadOne(transport, entry, pieceBytes, (sent) => {
+        sentOfThis += sent;
+        bytesLeft -= sent;
+        tell();
+      });
+    } catch (error) {
+      if (error instanceof ApiError) {
+        if (!stopsTheRun(error)) {
+          report.refused += 1;
+          continue;
+        }
+        report.stoppedBy = error;
+        return report;
+      }
+      throw error;
+    }
+    if (!done) {
+      report.refused += 1;
+      continue;
+    }
+    const stored = await db.get('attachments', entry.hash);
+    if (stored) await db.put('attachments', { ...stored, uploaded: true });
+    report.uploaded += 1;
+    remaining = remaining.filter((other) => other.hash !== entry.hash);
+    bytesLeft -= entry.size - sentOfThis;
+    tell();
+  }
+  return report;
+}
+
+export interface DownloadReport {
+  downloaded: number;
+  /** Named by a record but not on the server yet (404, or 409 still uploading): tried again next sync. */
+  onItsWay: number;
+  stoppedBy: ApiError | null;
+}
+
+/** What records name as their small images and this device lacks, each with the role it plays. */
+async function missingThumbnails(db: LifelineDb): Promise<Map<string, AttachmentBlob['role']>> {
+  const wanted = new Map<string, AttachmentBlob['role']>();
+  for (const entityType of ['update', 'document']) {
+    let cursor = await db.transaction('records').store.index('byType').openCursor(entityType);
+    while (cursor) {
+      if (cursor.value.deletedAt === null) {
+        for (const ref of attachmentsOf(cursor.value.fields)) {
+          wanted.set(thumbnailHashOf(ref), ref.thumbnailHash ? 'thumbnail' : 'full');
+        }
+      }
+      cursor = await cursor.continue();
+    }
+  }
+  for (const hash of [...wanted.keys()]) {
+    if (await getAttachmentBlob(db, hash)) wanted.delete(hash);
+  }
+  return wanted;
+}
+
+function onItsWay(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 404 || error.status === 409);
+}
+
+export async function downloadThumbnails(db: LifelineDb, transport: AttachmentTransport): Promise<DownloadReport> {
+  const report: DownloadReport = { downloaded: 0, onItsWay: 0, stoppedBy: null };
+  for (const [hash, role] of await missingThumbnails(db)) {
+    try {
+      await storeDownloaded(db, hash, await transport.download(hash), role);
+      report.downloaded += 1;
+    } catch (error) {
+      if (onItsWay(error)) {
+        report.onItsWay += 1;
+        continue;
+      }
+      if (error instanceof ApiError) {
+        report.stoppedBy = error;
+        return report;
+      }
+      throw error;
+    }
+  }
+  return report;
+}
+
+/** The full image, from this device or else from the server (then kept here for offline use); null: not on the server yet. */
+export async function fetchFullImage(
+  db: LifelineDb,
+  transport: AttachmentTransport,
+  hash: string,
+): Promise<AttachmentBlob | null> {
+  const local = await getAttachmentBlob(db, hash);
+  if (local) return local;
+  try {
+    return await storeDownloaded(db, hash, await transport.download(hash), 'full');
+  } catch (error) {
+    if (onItsWay(error)) return null;
+    throw error;
+  }
+}
