@@ -16,8 +16,8 @@ class Pipe {
   bytes = 0;
 
   constructor(
-    private readonly bitsPerSecond: number,
-    private readonly latencyMs: number,
+    public bitsPerSecond: number,
+    public latencyMs: number,
   ) {}
 
   /** When `length` bytes offered now arrive at the far end. */
@@ -42,6 +42,14 @@ export class ThrottledLink {
   ) {
     this.up = new Pipe(bitsPerSecond, latencyMs);
     this.down = new Pipe(bitsPerSecond, latencyMs);
+  }
+
+  /** Change the link's speed from now on (Infinity and 0: no limit, as for setting up before measuring). */
+  shape(bitsPerSecond: number, latencyMs: number): void {
+    for (const pipe of [this.up, this.down]) {
+      pipe.bitsPerSecond = bitsPerSecond;
+      pipe.latencyMs = latencyMs;
+    }
   }
 
   static async start(targetPort: number, bitsPerSecond: number, latencyMs: number): Promise<ThrottledLink> {
