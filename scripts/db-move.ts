@@ -28,6 +28,9 @@ const TABLES = [
   'rate_limits',
   'assistant_passages',
   'upstream_outbox',
+  'attachments',
+  'attachment_chunks',
+  'attachment_downloads',
 ];
 const BATCH = 1000;
 

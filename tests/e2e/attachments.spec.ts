@@ -100,6 +100,59 @@ test('offline: photos attached to a new update survive a reload, upload on sync,
   await second.close();
 });
 
+test('full photos kept offline within a budget the person sees and clears; offline, a cleared one shows its thumbnail', async ({
+  page,
+  context,
+}) => {
+  const writer = await createPerson('volunteer', 'Lena');
+  const title = `Clinic queue ${Date.now().toString(36)}`;
+
+  await signIn(page, writer);
+  await nav(page, 'Updates').click();
+  await page.getByRole('link', { name: 'New update' }).click();
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Add photos').setInputFiles(PHOTOS[0]!);
+  await expect(page.getByTestId('form-photos').getByTestId('photo-thumbnail')).toHaveCount(1);
+  await page.getByRole('button', { name: 'Post update' }).click();
+  await expect(page.getByTestId('update-title')).toHaveText(title);
+  await syncNow(page);
+  await expect(page.getByTestId('pending-count')).toHaveText('All changes sent');
+
+  // Sent: the server has the full image, so this copy counts as kept for offline use.
+  await nav(page, 'Sync').click();
+  const kept = page.getByTestId('photos-kept');
+  await expect(kept).toHaveText(/^Photos kept offline: [\d.]+ [KM]?B of 50 MB$/);
+  await page.getByLabel('Keep full-size photos offline up to').selectOption({ label: '20 MB' });
+  await expect(page.getByTestId('photos-note')).toHaveText('Limit set to 20 MB.');
+  await expect(kept).toHaveText(/^Photos kept offline: [\d.]+ [KM]?B of 20 MB$/);
+  await expectAccessible(page, 'sync page with offline photos');
+  await page.getByRole('button', { name: 'Clear offline photos' }).click();
+  await expect(page.getByTestId('photos-note')).toHaveText(/^Freed 1 photo \([\d.]+ [KM]?B\)\. They load again/);
+  await expect(kept).toHaveText('Photos kept offline: 0 B of 20 MB');
+
+  await goOffline(context, page);
+  await nav(page, 'Updates').click();
+  await page.getByRole('link', { name: title }).click();
+  const gallery = page.getByRole('region', { name: 'Photos' });
+  await expect(gallery.getByTestId('photo-thumbnail')).toHaveCount(1);
+  await gallery.getByRole('button', { name: 'Open photo 1 of 1' }).click();
+  const viewer = page.getByTestId('photo-viewer');
+  await expect(viewer.getByTestId('photo-viewer-note')).toHaveText(
+    'Full photo not kept offline: it loads when you are online.',
+  );
+  await expect(viewer.getByTestId('photo-thumbnail')).toBeVisible();
+  await expectAccessible(page, 'photo not kept offline');
+
+  // Online again: fetched again on opening.
+  await context.setOffline(false);
+  await expect(page.getByTestId('online-state')).toHaveText('Online');
+  await page.getByRole('button', { name: 'Close photo' }).click();
+  await gallery.getByRole('button', { name: 'Open photo 1 of 1' }).click();
+  await expect
+    .poll(() => page.getByTestId('full-photo').evaluate((el: HTMLImageElement) => el.naturalWidth))
+    .toBeGreaterThan(0);
+});
+
 test.describe('when photos cannot be sent', () => {
   // Without the worker's Background Sync, only this page sends, so the route below sees every photo request
   // (Playwright's routes do not reach a service worker's own fetches).

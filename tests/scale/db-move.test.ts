@@ -7,6 +7,7 @@
  * sync carries on.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +43,18 @@ describe('db:move', () => {
     expect((await seeded.volunteer.client.post('/api/sync/push', { clientId: 'move', changes })).status).toBe(200);
     const before = await pullAll(seeded.coordinator.client, null);
     expect(before.ids).toHaveLength(300);
+    // A photo (in two pieces) comes along with its bytes.
+    const photo = randomBytes(1_500_000);
+    photo.set([0xff, 0xd8, 0xff, 0xe0], 0);
+    const hash = createHash('sha256').update(photo).digest('hex');
+    const cookie = seeded.volunteer.client.sessionCookie!;
+    expect((await seeded.volunteer.client.post('/api/attachments', { hash, size: photo.length })).status).toBe(201);
+    const uploaded = await fetch(`${embedded.url}/api/attachments/${hash}`, {
+      method: 'PATCH',
+      headers: { cookie, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: Uint8Array.from(photo).buffer,
+    });
+    expect(uploaded.status).toBe(200);
     await embedded.stop();
 
     const move = spawnSync(
@@ -82,6 +95,12 @@ describe('db:move', () => {
 
     const hubClient = new ApiClient(moved.url, hub.body.apiKey as string);
     expect((await hubClient.get('/api/sync/status')).status).toBe(200);
+    const served = await fetch(`${moved.url}/api/attachments/${hash}`, { headers: { cookie } });
+    expect(served.status).toBe(200);
+    expect(Buffer.compare(Buffer.from(await served.arrayBuffer()), photo)).toBe(0);
+    // Listed to hubs in the moved database's own numbering (not lost ahead of its transaction counter).
+    const listed = await hubClient.get('/api/attachments');
+    expect(listed.body.attachments.map((a: { hash: string }) => a.hash)).toEqual([hash]);
 
     const next = createUpdate('move', { kind: 'offer', title: 'After the move' });
     const victor = new ApiClient(moved.url);

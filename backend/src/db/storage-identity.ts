@@ -60,12 +60,18 @@ export async function formerServerIds(db: Queryable): Promise<string[]> {
  * Renumber every record's position into this transaction, give the server a
  * new id (so every client's cursor is refused with `cursor_mismatch` and it
  * pulls again from the start; the old id is remembered, see
- * `formerServerIds`), and move the assistant indexer past the renumbered rows
+ * `formerServerIds`), renumber the file listing likewise, and move the assistant indexer past the renumbered rows
  * (their passages came with them). Inside the caller's transaction: a crash
  * half-way leaves the old state, the next start retries.
  */
 export async function rebasePositions(tx: Queryable, identity: string | null, newServerId: string): Promise<number> {
   const renumbered = await tx.query(`UPDATE records SET tx_id = pg_current_xact_id(), seq = nextval('records_seq')`);
+  // The hub-only file listing walks the same kind of positions: renumber them too, or files listed
+  // after a transaction id this cluster has not reached yet would stay out of every hub's listing.
+  await tx.query(
+    `UPDATE attachments SET complete_tx = pg_current_xact_id(), complete_seq = nextval('attachments_complete_seq')
+      WHERE complete`,
+  );
   const oldServerId = await readMeta(tx, 'server_id');
   if (oldServerId) {
     const former = await formerServerIds(tx);

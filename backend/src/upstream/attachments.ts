@@ -29,7 +29,7 @@ import { readMeta, writeMeta } from '../db/server-meta';
 import { backoffDelay } from '../domain/backoff';
 import { AppError } from '../errors';
 import { appendToUpload, CHUNK_BYTES, declareAttachment } from '../services/attachments';
-import * as store from './attachment-store';
+import * as store from '../db/attachment-upstream';
 import { UpstreamError, type CloudClient } from './cloud-client';
 
 const LISTING_PAGE = 500;

@@ -7,6 +7,7 @@
  * writes ask for a round soon after they land.
  */
 import type { ServerContext } from '../context';
+import { offerAllAttachmentsAgain } from '../db/attachment-upstream';
 import { ensureCommunity, findCommunity } from '../db/communities';
 import { readMeta, writeMeta } from '../db/server-meta';
 import {
@@ -20,7 +21,7 @@ import {
 import { backoffDelay } from '../domain/backoff';
 import { batchesToSendTogether } from '../domain/push-pipeline';
 import { mergeRemoteRecords } from '../services/merge-remote';
-import { AttachmentTransfer, type AttachmentTransferStatus } from './attachments';
+import { ATTACHMENT_CURSOR_KEY, AttachmentTransfer, type AttachmentTransferStatus } from './attachments';
 import { CloudClient, UpstreamError } from './cloud-client';
 
 const PUSH_BATCH = 500;
@@ -263,6 +264,9 @@ export class UpstreamWorker {
   private async restartAgainstNewCloud(communityId: string): Promise<void> {
     const requeued = await this.ctx.db.transaction(async (tx) => {
       await writeMeta(tx, CURSOR_KEY, null);
+      // Files too: list the cloud's again from the start, and offer it every file held here.
+      await writeMeta(tx, ATTACHMENT_CURSOR_KEY, null);
+      await offerAllAttachmentsAgain(tx, communityId);
       return requeueAcceptedChanges(tx, communityId);
     });
     if (requeued > 0) this.rerun = true;

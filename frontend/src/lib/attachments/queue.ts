@@ -13,7 +13,16 @@
  */
 import { ApiError } from '$lib/api/client';
 import type { AttachmentBlob, LifelineDb } from '$lib/db';
-import { attachmentsOf, getAttachmentBlob, pendingUploads, storeDownloaded, summarise, thumbnailHashOf } from './store';
+import { enforcePhotoBudget, markOpened } from './budget';
+import {
+  attachmentsOf,
+  downloadedEntry,
+  getAttachmentBlob,
+  pendingUploads,
+  storeDownloaded,
+  summarise,
+  thumbnailHashOf,
+} from './store';
 import type { AttachmentTransport } from './transport';
 
 /** Bytes per PATCH: small enough that a flaky link loses little, large enough to keep requests few. */
@@ -187,7 +196,14 @@ export async function downloadThumbnails(db: LifelineDb, transport: AttachmentTr
   const report: DownloadReport = { downloaded: 0, onItsWay: 0, stoppedBy: null };
   for (const [hash, role] of await missingThumbnails(db)) {
     try {
-      await storeDownloaded(db, hash, await transport.download(hash), role);
+      // An image standing in for a missing thumbnail stays with the thumbnails, outside the offline budget.
+      await storeDownloaded(
+        db,
+        hash,
+        await transport.download(hash),
+        role,
+        role === 'full' ? { shownSmall: true } : {},
+      );
       report.downloaded += 1;
     } catch (error) {
       if (onItsWay(error)) {
@@ -204,18 +220,38 @@ export async function downloadThumbnails(db: LifelineDb, transport: AttachmentTr
   return report;
 }
 
-/** The full image, from this device or else from the server (then kept here for offline use); null: not on the server yet. */
+/**
+ * The full image, from this device or else from the server (then kept here
+ * for offline use, within the budget: attachments/budget); null: not on the
+ * server yet. Either way it counts as opened now.
+ */
 export async function fetchFullImage(
   db: LifelineDb,
   transport: AttachmentTransport,
   hash: string,
 ): Promise<AttachmentBlob | null> {
   const local = await getAttachmentBlob(db, hash);
-  if (local) return local;
+  if (local) {
+    await markOpened(db, hash);
+    return local;
+  }
+  let blob: Blob;
   try {
-    return await storeDownloaded(db, hash, await transport.download(hash), 'full');
+    blob = await transport.download(hash);
   } catch (error) {
     if (onItsWay(error)) return null;
+    throw error;
+  }
+  const openedAt = new Date().toISOString();
+  try {
+    const entry = await storeDownloaded(db, hash, blob, 'full', { openedAt });
+    await enforcePhotoBudget(db, [hash]);
+    return entry;
+  } catch (error) {
+    // The device is out of space: show the photo all the same, without keeping it.
+    if (error instanceof DOMException && error.name === 'QuotaExceededError') {
+      return downloadedEntry(hash, blob, 'full', { openedAt });
+    }
     throw error;
   }
 }

@@ -43,8 +43,20 @@ export async function storeDownloaded(
   hash: string,
   blob: Blob,
   role: AttachmentBlob['role'],
+  extra: Pick<AttachmentBlob, 'openedAt' | 'shownSmall'> = {},
 ): Promise<AttachmentBlob> {
-  const entry: AttachmentBlob = {
+  const entry = downloadedEntry(hash, blob, role, extra);
+  await db.put('attachments', entry);
+  return entry;
+}
+
+export function downloadedEntry(
+  hash: string,
+  blob: Blob,
+  role: AttachmentBlob['role'],
+  extra: Pick<AttachmentBlob, 'openedAt' | 'shownSmall'> = {},
+): AttachmentBlob {
+  return {
     hash,
     blob,
     type: blob.type,
@@ -52,9 +64,8 @@ export async function storeDownloaded(
     role,
     uploaded: true,
     storedAt: new Date().toISOString(),
+    ...extra,
   };
-  await db.put('attachments', entry);
-  return entry;
 }
 
 export interface PendingPhotos {

@@ -80,6 +80,14 @@ export interface AttachmentBlob {
   uploaded: boolean;
   /** When this device stored it (oldest pending goes first). */
   storedAt: string;
+  /** When a person last opened it full size here (attachments/budget: the least recently opened go first). */
+  openedAt?: string;
+  /**
+   * Downloaded as what a record shows small (the record names no thumbnail,
+   * so the image itself stands in): kept with the thumbnails, outside the
+   * offline photo budget.
+   */
+  shownSmall?: true;
 }
 
 /** Every meta key and the type stored under it, so reads and writes stay typed. */
@@ -94,6 +102,8 @@ export interface MetaValues {
   failures: number;
   authRequired: boolean;
   repullEpoch: RepullEpoch | null;
+  /** Bytes of full-size photos kept for offline use (attachments/budget); unset: the default. */
+  photoBudgetBytes: number;
 }
 export type MetaKey = keyof MetaValues;
 

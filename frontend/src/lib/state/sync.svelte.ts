@@ -11,6 +11,7 @@ import { getMeta } from '$lib/db';
 import { api, attachments, getDb } from '$lib/app';
 import { pendingSummary } from '$lib/attachments/store';
 import { outboxSummary } from '$lib/sync/outbox';
+import { storageUse } from '$lib/util/storage';
 import type { UploadProgress } from '$lib/attachments/queue';
 import { runPhotoTransfer, runSync, type SyncProgress } from '$lib/sync/engine';
 
@@ -40,6 +41,8 @@ class SyncState {
   sendingPhotos = $state(false);
   photoProgress = $state<UploadProgress | null>(null);
   photoError = $state<string | null>(null);
+  /** The browser's estimate says over 80% of this site's quota is used (util/storage). */
+  storageNearlyFull = $state(false);
   oldestPending = $state<string | null>(null);
   attention = $state(0);
   openConflicts = $state(0);
@@ -66,6 +69,7 @@ export async function refreshStatus(): Promise<void> {
   const photos = await pendingSummary(db);
   sync.pendingPhotos = photos.photos;
   sync.pendingPhotoBytes = photos.bytes;
+  sync.storageNearlyFull = (await storageUse().catch(() => null))?.nearlyFull ?? false;
   sync.attention = await db.count('needsAttention');
   sync.lastSyncAt = (await getMeta(db, 'lastSyncAt')) ?? null;
   sync.lastAttemptAt = (await getMeta(db, 'lastAttemptAt')) ?? null;

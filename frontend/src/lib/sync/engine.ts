@@ -14,6 +14,7 @@ import { MAX_PUSH_CHANGES } from '@lifeline/core';
 import { ApiError } from '$lib/api/client';
 import type { Endpoints } from '$lib/api/endpoints';
 import { ensureClientId, getMeta, setMeta, type LifelineDb, type SyncErrorState } from '$lib/db';
+import { enforcePhotoBudget } from '$lib/attachments/budget';
 import { downloadThumbnails, uploadPending, type UploadProgress } from '$lib/attachments/queue';
 import type { AttachmentTransport } from '$lib/attachments/transport';
 import { applyPullPage, settlePush } from './apply';
@@ -265,6 +266,8 @@ export async function runPhotoTransfer(options: PhotoTransferOptions): Promise<P
     try {
       const upload = await uploadPending(db, attachments, { onProgress: options.onProgress });
       report.uploaded = upload.uploaded;
+      // This device's own photos now on the server count towards the offline budget (attachments/budget).
+      if (upload.uploaded > 0) await enforcePhotoBudget(db);
       report.error = upload.stoppedBy ? describeError(upload.stoppedBy).message : null;
       // Offline now: the downloads would fail too.
       if (upload.stoppedBy?.status === 0) return report;

@@ -20,3 +20,15 @@ export async function storageUse(): Promise<StorageUse | null> {
   const persisted = (await navigator.storage.persisted?.()) ?? false;
   return { usage, quota, persisted, nearlyFull: quota > 0 && usage / quota > NEARLY_FULL };
 }
+
+/**
+ * Whether `bytes` more would fit as far as the browser's estimate tells
+ * (true when it cannot tell: the write itself is the last word).
+ */
+export async function roomFor(bytes: number): Promise<{ fits: boolean; free: number | null }> {
+  if (!navigator.storage?.estimate) return { fits: true, free: null };
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate().catch(() => ({ usage: 0, quota: 0 }));
+  if (quota <= 0) return { fits: true, free: null };
+  const free = Math.max(0, quota - usage);
+  return { fits: bytes <= free, free };
+}

@@ -3,7 +3,7 @@
  * attachments the cloud still lacks, and which the cloud listed that this
  * hub still lacks (attachment_downloads).
  */
-import type { Queryable } from '../db/database';
+import type { Queryable } from './database';
 
 export interface ToSend {
   hash: string;
@@ -29,6 +29,19 @@ export async function markAtCloud(db: Queryable, communityId: string, hash: stri
     `UPDATE attachments SET upstream_at = coalesce(upstream_at, now()), upstream_error = NULL, upstream_retry_at = NULL
       WHERE community_id = $1 AND hash = $2 AND complete`,
     [communityId, hash],
+  );
+}
+
+/**
+ * The cloud was restored or replaced: it may have lost files it held, so
+ * every complete file here is offered again (a declaration the cloud
+ * answers complete costs one request per file).
+ */
+export async function offerAllAttachmentsAgain(tx: Queryable, communityId: string): Promise<void> {
+  await tx.query(
+    `UPDATE attachments SET upstream_at = NULL, upstream_error = NULL, upstream_retry_at = NULL
+      WHERE community_id = $1 AND complete`,
+    [communityId],
   );
 }
 
