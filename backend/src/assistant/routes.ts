@@ -6,6 +6,7 @@
 import { rateLimit } from 'express-rate-limit';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { drainedOrClosed } from '../http/backpressure';
 import type { ServerContext } from '../context';
 import { PostgresRateLimitStore } from '../db/rate-limits';
 import { AppError } from '../errors';
@@ -107,15 +108,7 @@ async function writeEventStream(res: Response, events: AsyncIterable<AnswerEvent
     }
     if (res.destroyed) return;
     if (!res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
+      await drainedOrClosed(res);
     }
   };
   try {

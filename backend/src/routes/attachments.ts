@@ -3,6 +3,7 @@
  * POST declares, HEAD says where an upload stands, PATCH appends, GET serves.
  */
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { drainedOrClosed } from '../http/backpressure';
 import type { ServerContext } from '../context';
 import { AppError, badRequest, forbidden } from '../errors';
 import { requirePrincipal } from '../http/authenticate';
@@ -55,15 +56,7 @@ async function send(res: Response, chunks: AsyncIterable<Uint8Array>): Promise<v
   for await (const chunk of chunks) {
     if (res.destroyed) return;
     if (!res.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
+      await drainedOrClosed(res);
     }
   }
   res.end();

@@ -21,6 +21,16 @@ export class ApiError extends Error {
   }
 }
 
+/** A request that got no answer (status 0): the server took too long, or could not be reached. */
+export function unreachable(cause: unknown): ApiError {
+  const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+  return new ApiError(
+    0,
+    timedOut ? 'timeout' : 'network',
+    timedOut ? 'The server took too long to answer.' : 'Cannot reach the server.',
+  );
+}
+
 export interface ApiClientOptions {
   /** Empty for same-origin in the browser; a full origin in tests and scripts. */
   baseUrl?: string;
@@ -72,12 +82,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
-      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
-      throw new ApiError(
-        0,
-        timedOut ? 'timeout' : 'network',
-        timedOut ? 'The server took too long to answer.' : 'Cannot reach the server.',
-      );
+      throw unreachable(cause);
     }
     if (response.status === 204) return undefined as T;
     const text = await response.text();

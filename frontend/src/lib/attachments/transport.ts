@@ -4,7 +4,7 @@
  * exactly that offset (PATCH), download. Failures are ApiErrors like the
  * rest of the API client's, so the queue branches on status and code.
  */
-import { ApiError } from '$lib/api/client';
+import { ApiError, unreachable } from '$lib/api/client';
 
 export const UPLOAD_CONTENT_TYPE = 'application/offset+octet-stream';
 
@@ -65,12 +65,7 @@ export function createAttachmentTransport(options: TransportOptions = {}): Attac
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
-      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
-      throw new ApiError(
-        0,
-        timedOut ? 'timeout' : 'network',
-        timedOut ? 'The server took too long to answer.' : 'Cannot reach the server.',
-      );
+      throw unreachable(cause);
     }
     if (!response.ok) throw await failure(response);
     return response;
