@@ -31,6 +31,22 @@ export interface AppOptions {
   sessionSecret: string;
 }
 
+/** PATCH /api/attachments/:hash: the upload route reads (or refuses, 415) its own body. */
+const UPLOAD_PATH = /^\/attachments\/[^/]+\/?$/;
+
+/**
+ * JSON request bodies for the API, except an upload piece: that route answers
+ * any type but its own with 415, so JSON sent there must not be read (and,
+ * when it is not valid JSON, refused with 400) before the route sees it.
+ */
+function jsonBodies(): express.RequestHandler {
+  const json = express.json({ limit: '5mb' });
+  return (req, res, next) => {
+    if (req.method === 'PATCH' && UPLOAD_PATH.test(req.path)) next();
+    else json(req, res, next);
+  };
+}
+
 export function createApp(ctx: ServerContext, options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -45,7 +61,7 @@ export function createApp(ctx: ServerContext, options: AppOptions): express.Expr
   app.use(operationRoutes(ctx));
 
   const api = express.Router();
-  api.use(express.json({ limit: '5mb' }));
+  api.use(jsonBodies());
   api.use(
     session({
       name: SESSION_COOKIE,

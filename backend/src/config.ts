@@ -65,6 +65,16 @@ const envSchema = z
     TLS_KEY_FILE: optionalString,
     ATTACHMENT_MAX_BYTES: positiveInt(10 * 1024 * 1024, 2 ** 30),
     ATTACHMENT_COMMUNITY_MAX_BYTES: positiveInt(2 ** 30, 2 ** 50),
+    ATTACHMENT_UPLOAD_EXPIRY_HOURS: optionalString
+      .refine(
+        (value) => value === undefined || /^\d+(\.\d+)?$/.test(value),
+        'ATTACHMENT_UPLOAD_EXPIRY_HOURS must be a number of hours (e.g. 24 or 0.5)',
+      )
+      .transform((value) => (value === undefined ? 24 : Number(value)))
+      .refine(
+        (hours) => hours > 0 && hours <= 8760,
+        'ATTACHMENT_UPLOAD_EXPIRY_HOURS must be more than 0 and at most 8760 (a year)',
+      ),
     ATTACHMENT_STORE: optionalString
       .refine((value) => value === undefined || value === 'postgres' || value === 's3', 'must be postgres or s3')
       .transform((value) => (value ?? 'postgres') as 'postgres' | 's3'),
@@ -144,9 +154,11 @@ export interface Config {
   /**
    * Uploaded photos and files: the largest one accepted (ATTACHMENT_MAX_BYTES)
    * and the most one community may hold, declared uploads included
-   * (ATTACHMENT_COMMUNITY_MAX_BYTES).
+   * (ATTACHMENT_COMMUNITY_MAX_BYTES), and how long an unfinished upload may
+   * go without a piece or a declaration before it is deleted and no longer
+   * counts (ATTACHMENT_UPLOAD_EXPIRY_HOURS, in milliseconds here).
    */
-  attachments: { maxBytes: number; communityMaxBytes: number; s3?: S3Config };
+  attachments: { maxBytes: number; communityMaxBytes: number; uploadExpiryMs: number; s3?: S3Config };
 }
 
 /** ATTACHMENT_STORE=s3: attachment bytes in an S3-compatible bucket instead of Postgres. */
@@ -227,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     attachments: {
       maxBytes: e.ATTACHMENT_MAX_BYTES,
       communityMaxBytes: e.ATTACHMENT_COMMUNITY_MAX_BYTES,
+      uploadExpiryMs: Math.round(e.ATTACHMENT_UPLOAD_EXPIRY_HOURS * 3_600_000),
       s3:
         e.ATTACHMENT_STORE === 's3'
           ? {

@@ -59,6 +59,11 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    attachmentUploadsExpired: new Counter({
+      name: 'lifeline_attachment_uploads_expired_total',
+      help: 'Unfinished uploads deleted after ATTACHMENT_UPLOAD_EXPIRY_HOURS without a piece or a declaration',
+      registers: [registry],
+    }),
     upstreamAttachmentBytes: new Counter({
       name: 'lifeline_upstream_attachment_bytes_total',
       help: 'Hub only: attachment bytes moved with the cloud, by direction (up: sent, down: stored here)',

@@ -20,6 +20,7 @@ import { countOpenConflicts } from './db/records';
 import { ReadReplicas } from './db/replicas';
 import { deleteExpiredSessions } from './db/sessions';
 import { createMetrics, registerStateMetrics } from './metrics';
+import { expireAbandonedUploads, uploadSweepIntervalMs } from './services/attachments';
 import { rebaseIfRestored } from './services/restore-guard';
 import { UpstreamWorker } from './upstream/worker';
 
@@ -92,6 +93,16 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   upstream?.start();
   const sweeper = setInterval(() => void deleteExpiredSessions(db).catch(() => undefined), 60 * 60 * 1000);
   sweeper.unref();
+  // Abandoned uploads stop counting against the quota (declarations also clear their own community's first).
+  let uploadSweep: Promise<unknown> | undefined;
+  const uploadSweeper = setInterval(() => {
+    uploadSweep ??= expireAbandonedUploads(ctx)
+      .catch((error: unknown) => log.warn({ err: error }, 'sweeping abandoned uploads failed'))
+      .finally(() => {
+        uploadSweep = undefined;
+      });
+  }, uploadSweepIntervalMs(config.attachments.uploadExpiryMs));
+  uploadSweeper.unref();
   const indexing = startBackgroundIndexing(() => catchUpIndex(db), log);
   ctx.syncActivity = indexing.noteSyncActivity;
 
@@ -106,6 +117,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
         ctx.draining = true;
         if (config.shutdownDrainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
         clearInterval(sweeper);
+        clearInterval(uploadSweeper);
+        await uploadSweep;
         indexing.stop();
         await upstream?.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

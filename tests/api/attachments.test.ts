@@ -19,6 +19,7 @@ import {
   sha256,
   type RawReply,
 } from '../helpers/attachment-files';
+import { ConfigError, loadConfig } from '../../backend/src/config';
 import { ApiClient, seedCommunity } from '../helpers/client';
 import { until } from '../helpers/wait';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -362,18 +363,32 @@ describe('refusals leave what was stored unharmed', () => {
     await expectUnharmed();
   });
 
-  it('when a PATCH is sent as application/json, then it is refused (415 for JSON, 400 invalid_json for bytes)', async () => {
-    const asJson = await east.request('PATCH', `/api/attachments/${sha256(partial)}`, '{"bytes":[1,2,3]}', {
+  it('when a PATCH is sent as application/json (valid JSON, bytes, or broken JSON), then 415 unsupported_media_type and nothing is stored', async () => {
+    const hash = sha256(partial);
+    const asJson = await east.request('PATCH', `/api/attachments/${hash}`, '{"bytes":[1,2,3]}', {
       'content-type': 'application/json',
       'upload-offset': String(PARTIAL),
     });
-    expect(errorOf(asJson)).toEqual({ status: 415, code: 'unsupported_media_type' });
-    // The API's JSON parser reads the body before the upload route sees its type.
-    const bytes = await east.patch(sha256(partial), PARTIAL, partial.subarray(PARTIAL, PARTIAL + 1000), {
+    // Not invalid_json: the API's JSON parser leaves an upload piece to its route.
+    const bytes = await east.patch(hash, PARTIAL, partial.subarray(PARTIAL, PARTIAL + 1000), {
       'content-type': 'application/json',
     });
-    expect(errorOf(bytes)).toEqual({ status: 400, code: 'invalid_json' });
+    const broken = await east.request('PATCH', `/api/attachments/${hash}`, '{"bytes": [1, 2', {
+      'content-type': 'application/json; charset=utf-8',
+      'upload-offset': String(PARTIAL),
+    });
+    const text = await east.patch(hash, PARTIAL, partial.subarray(PARTIAL, PARTIAL + 1000), {
+      'content-type': 'text/plain',
+    });
+    for (const reply of [asJson, bytes, broken, text]) {
+      expect(errorOf(reply)).toEqual({ status: 415, code: 'unsupported_media_type' });
+      // The contract's error shape.
+      expect(reply.body).toEqual({ error: { code: 'unsupported_media_type', message: expect.any(String) } });
+    }
     await expectUnharmed();
+    // Elsewhere in the API broken JSON is still 400 invalid_json.
+    const declare = await east.request('POST', '/api/attachments', '{"hash": ', { 'content-type': 'application/json' });
+    expect(errorOf(declare)).toEqual({ status: 400, code: 'invalid_json' });
   });
 
   it('when a PATCH is over 4 MiB, then 413 payload_too_large; exactly 4 MiB is taken', async () => {
@@ -608,6 +623,153 @@ describe('limits', () => {
     const got = await member.get(sha256(big));
     expect(Buffer.from(got.bytes).equals(big)).toBe(true);
     expect(Buffer.from((await member.get(sha256(second))).bytes).equals(second)).toBe(true);
+  });
+});
+
+describe('abandoned uploads expire', () => {
+  const HOUR = 3_600_000;
+
+  /** The attachment's row (complete?) and how many pieces it has on `on`, or null when it is gone. */
+  async function rowOf(on: TestServer, hash: string) {
+    const { rows } = await on.server.ctx.db.query<{ complete: boolean; received: number; chunks: number }>(
+      `SELECT a.complete, a.received::int AS received,
+              (SELECT count(*)::int FROM attachment_chunks c WHERE c.community_id = a.community_id AND c.hash = a.hash) AS chunks
+         FROM attachments a WHERE a.hash = $1`,
+      [hash],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** As if nobody had touched it (nor completed it) for `ms`. */
+  async function age(on: TestServer, hash: string, ms: number) {
+    await on.server.ctx.db.query(
+      `UPDATE attachments SET updated_at = updated_at - $2 * interval '1 millisecond',
+              completed_at = completed_at - $2 * interval '1 millisecond' WHERE hash = $1`,
+      [hash, ms],
+    );
+  }
+
+  describe('before a declaration counts the quota', () => {
+    let limited: TestServer;
+    let member: AttachmentClient;
+
+    beforeAll(async () => {
+      limited = await startTestServer({
+        ATTACHMENT_MAX_BYTES: '4000',
+        ATTACHMENT_COMMUNITY_MAX_BYTES: '6000',
+        ATTACHMENT_UPLOAD_EXPIRY_HOURS: '1',
+      });
+      const community = await seedCommunity(limited.url);
+      member = new AttachmentClient(limited.url, asMember(community.volunteer.client.sessionCookie));
+    });
+    afterAll(async () => limited?.stop());
+
+    it('when an unfinished upload is untouched for longer than ATTACHMENT_UPLOAD_EXPIRY_HOURS, then it stops counting and is deleted; complete files stay', async () => {
+      const kept = makeJpeg(1000 - 22);
+      expect((await member.upload(kept)).status).toBe(200);
+      const abandoned = makeJpeg(3000 - 22);
+      expect((await member.declare({ hash: sha256(abandoned), size: abandoned.length })).status).toBe(201);
+      expect((await member.patch(sha256(abandoned), 0, abandoned.subarray(0, 500))).status).toBe(204);
+      const next = makeJpeg(2500 - 22);
+      // 1000 + 3000 + 2500 > 6000: the unfinished upload still counts.
+      expect(errorOf(await member.declare({ hash: sha256(next), size: next.length }))).toEqual({
+        status: 413,
+        code: 'quota_exceeded',
+      });
+
+      // An hour and a minute later (and the complete file a day old): the abandoned one goes, the rest fits.
+      await age(limited, sha256(abandoned), HOUR + 60_000);
+      await age(limited, sha256(kept), 24 * HOUR);
+      expect((await member.declare({ hash: sha256(next), size: next.length })).status).toBe(201);
+      expect(await rowOf(limited, sha256(abandoned))).toBeNull();
+      expect(await member.offset(sha256(abandoned))).toBeNull();
+      expect(await rowOf(limited, sha256(kept))).toEqual({ complete: true, received: kept.length, chunks: 1 });
+      expect(Buffer.from((await member.get(sha256(kept))).bytes).equals(kept)).toBe(true);
+      expect((await member.patch(sha256(next), 0, next)).status).toBe(200);
+    });
+
+    it('when an expired upload is declared again, then it starts afresh at offset 0 and completes', async () => {
+      const file = makeJpeg(1200 - 22);
+      const hash = sha256(file);
+      expect((await member.declare({ hash, size: file.length })).status).toBe(201);
+      expect((await member.patch(hash, 0, file.subarray(0, 700))).status).toBe(204);
+      await age(limited, hash, HOUR + 1000);
+      const again = await member.declare({ hash, size: file.length });
+      expect(again.status).toBe(201);
+      expect(again.body.attachment).toMatchObject({ received: 0, complete: false });
+      expect(await rowOf(limited, hash)).toEqual({ complete: false, received: 0, chunks: 0 });
+      // The old offset is refused; from 0 it completes.
+      expect(errorOf(await member.patch(hash, 700, file.subarray(700)))).toEqual({
+        status: 409,
+        code: 'offset_mismatch',
+      });
+      expect((await member.patch(hash, 0, file)).status).toBe(200);
+      expect(Buffer.from((await member.get(hash)).bytes).equals(file)).toBe(true);
+    });
+
+    it('when an old upload gets a piece or is declared again, then it counts as touched and is kept', async () => {
+      const pieced = makeJpeg(300 - 22);
+      const redeclared = makeJpeg(300 - 22);
+      for (const file of [pieced, redeclared]) {
+        expect((await member.declare({ hash: sha256(file), size: file.length })).status).toBe(201);
+        expect((await member.patch(sha256(file), 0, file.subarray(0, 100))).status).toBe(204);
+        await age(limited, sha256(file), HOUR - 60_000);
+      }
+      expect((await member.patch(sha256(pieced), 100, pieced.subarray(100, 200))).status).toBe(204);
+      expect((await member.declare({ hash: sha256(redeclared), size: redeclared.length })).status).toBe(200);
+      // Two minutes later: each was touched a minute ago, not an hour and a minute.
+      await age(limited, sha256(pieced), 120_000);
+      await age(limited, sha256(redeclared), 120_000);
+      expect((await member.declare({ hash: sha256(Buffer.from('x')), size: 1 })).status).toBe(201);
+      expect(await rowOf(limited, sha256(pieced))).toEqual({ complete: false, received: 200, chunks: 2 });
+      expect(await rowOf(limited, sha256(redeclared))).toEqual({ complete: false, received: 100, chunks: 1 });
+    });
+  });
+
+  describe('the periodic sweep', () => {
+    let swept: TestServer;
+    let member: AttachmentClient;
+
+    beforeAll(async () => {
+      // 3.6 s: the sweep runs every second.
+      swept = await startTestServer({ ATTACHMENT_UPLOAD_EXPIRY_HOURS: '0.001' });
+      const community = await seedCommunity(swept.url);
+      member = new AttachmentClient(swept.url, asMember(community.volunteer.client.sessionCookie));
+    });
+    afterAll(async () => swept?.stop());
+
+    it('when nothing is declared at all, then the server itself deletes expired uploads (rows and pieces), never a complete file', async () => {
+      const complete = makePng(40, 40);
+      expect((await member.upload(complete)).status).toBe(200);
+      const abandoned = makeJpeg(5000);
+      expect((await member.declare({ hash: sha256(abandoned), size: abandoned.length })).status).toBe(201);
+      expect((await member.patch(sha256(abandoned), 0, abandoned.subarray(0, 3000))).status).toBe(204);
+      await age(swept, sha256(abandoned), HOUR);
+      await age(swept, sha256(complete), 365 * 24 * HOUR);
+      await until('the sweep', async () => (await rowOf(swept, sha256(abandoned))) === null, 10_000);
+      const { rows } = await swept.server.ctx.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM attachment_chunks WHERE hash = $1`,
+        [sha256(abandoned)],
+      );
+      expect(rows[0]!.n).toBe(0);
+      expect(await rowOf(swept, sha256(complete))).toMatchObject({ complete: true, received: complete.length });
+      expect(Buffer.from((await member.get(sha256(complete))).bytes).equals(complete)).toBe(true);
+      const metrics = await swept.server.ctx.metrics.registry.metrics();
+      expect(metrics).toMatch(/^lifeline_attachment_uploads_expired_total 1$/m);
+    });
+  });
+
+  it.each(['0', '-1', 'a day', '1e3', '8761'])(
+    'when ATTACHMENT_UPLOAD_EXPIRY_HOURS is %j, then the configuration is refused naming it',
+    (value) => {
+      expect(() => loadConfig({ ATTACHMENT_UPLOAD_EXPIRY_HOURS: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ ATTACHMENT_UPLOAD_EXPIRY_HOURS: value })).toThrow(/ATTACHMENT_UPLOAD_EXPIRY_HOURS/);
+    },
+  );
+
+  it('when ATTACHMENT_UPLOAD_EXPIRY_HOURS is unset or a fraction, then it is 24 hours or that fraction', () => {
+    expect(loadConfig({}).attachments.uploadExpiryMs).toBe(24 * HOUR);
+    expect(loadConfig({ ATTACHMENT_UPLOAD_EXPIRY_HOURS: '0.5' }).attachments.uploadExpiryMs).toBe(HOUR / 2);
   });
 });
 

@@ -10,8 +10,10 @@
  */
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -20,11 +22,18 @@ import type { S3Config } from '../config';
 export interface ObjectStore {
   put(key: string, bytes: Uint8Array): Promise<void>;
   get(key: string): Promise<Uint8Array>;
+  /** Delete every object whose key starts with `keyPrefix` (none: nothing to do). */
+  deleteAll(keyPrefix: string): Promise<void>;
 }
 
 /** The bucket key of one stored piece. */
 export function pieceKey(prefix: string, communityId: string, hash: string, start: number): string {
-  return `${prefix}${communityId}/${hash}/${start}`;
+  return `${piecesPrefix(prefix, communityId, hash)}${start}`;
+}
+
+/** What the keys of every piece of one attachment start with. */
+export function piecesPrefix(prefix: string, communityId: string, hash: string): string {
+  return `${prefix}${communityId}/${hash}/`;
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -71,6 +80,25 @@ export class S3ObjectStore implements ObjectStore {
     const answer = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
     if (!answer.Body) throw new Error(`object ${key} has no body`);
     return answer.Body.transformToByteArray();
+  }
+
+  /**
+   * One DELETE per object (a file has at most a few dozen pieces): plain
+   * DeleteObject works on every S3-compatible store, where the batch call
+   * needs a checksum header not all of them read.
+   */
+  async deleteAll(keyPrefix: string): Promise<void> {
+    let token: string | undefined;
+    do {
+      const listed = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: keyPrefix, ContinuationToken: token }),
+      );
+      for (const object of listed.Contents ?? []) {
+        if (object.Key)
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: object.Key }));
+      }
+      token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+    } while (token);
   }
 
   close(): void {

@@ -3,7 +3,7 @@
  * community, the bytes in chunks of at most 1 MiB keyed by their offset.
  * Works the same on pg (bytea as Buffer) and PGlite (bytea as Uint8Array).
  */
-import { pieceKey, type ObjectStore } from '../blobs/object-store';
+import { pieceKey, piecesPrefix, type ObjectStore } from '../blobs/object-store';
 import type { Queryable } from './database';
 
 /** Where pieces' bytes go when they are not kept in Postgres (ATTACHMENT_STORE=s3). */
@@ -64,15 +64,20 @@ export async function insertAttachment(
   return rows[0]!;
 }
 
-/** The first name given is kept; a later declaration only fills in a missing one. */
-export async function fillInName(
+/**
+ * Declared again: the first name given is kept (a later declaration only
+ * fills in a missing one), and an unfinished upload counts as touched, so
+ * it does not expire while its sender keeps coming back.
+ */
+export async function redeclare(
   tx: Queryable,
   communityId: string,
   hash: string,
-  name: string,
+  name: string | null,
 ): Promise<AttachmentRow> {
   const { rows } = await tx.query<AttachmentRow>(
-    `UPDATE attachments SET name = coalesce(name, $3) WHERE community_id = $1 AND hash = $2 RETURNING ${COLUMNS}`,
+    `UPDATE attachments SET name = coalesce(name, $3), updated_at = CASE WHEN complete THEN updated_at ELSE now() END
+      WHERE community_id = $1 AND hash = $2 RETURNING ${COLUMNS}`,
     [communityId, hash, name],
   );
   return rows[0]!;
@@ -87,7 +92,7 @@ export async function restartUpload(
 ): Promise<AttachmentRow> {
   await tx.query(`DELETE FROM attachment_chunks WHERE community_id = $1 AND hash = $2`, [communityId, hash]);
   const { rows } = await tx.query<AttachmentRow>(
-    `UPDATE attachments SET size = $3, received = 0, type = NULL, complete = false, completed_at = NULL
+    `UPDATE attachments SET size = $3, received = 0, type = NULL, complete = false, completed_at = NULL, updated_at = now()
       WHERE community_id = $1 AND hash = $2 RETURNING ${COLUMNS}`,
     [communityId, hash, size],
   );
@@ -117,7 +122,8 @@ export async function appendChunks(
     offset += piece.length;
   }
   const { rows } = await tx.query<{ received: number }>(
-    `UPDATE attachments SET received = received + $3 WHERE community_id = $1 AND hash = $2 RETURNING received`,
+    `UPDATE attachments SET received = received + $3, updated_at = now()
+      WHERE community_id = $1 AND hash = $2 RETURNING received`,
     [communityId, hash, offset - start],
   );
   return rows[0]!.received;
@@ -190,6 +196,42 @@ export async function markComplete(
 /** The attachment and its chunks (cascade). */
 export async function deleteAttachment(tx: Queryable, communityId: string, hash: string): Promise<void> {
   await tx.query(`DELETE FROM attachments WHERE community_id = $1 AND hash = $2`, [communityId, hash]);
+}
+
+/**
+ * Delete up to `limit` unfinished uploads (rows and chunks) that nobody has
+ * declared or sent a piece to for more than `olderThanMs`: one community's,
+ * or (null) any. Complete attachments are never touched. An upload whose row
+ * another transaction holds (a piece being stored) is skipped: it is being
+ * touched. The caller deletes their bucket objects before it commits, while
+ * the rows are still locked, so no new piece of a re-declared upload can be
+ * written under the same keys first.
+ */
+export async function deleteExpiredUploads(
+  tx: Queryable,
+  olderThanMs: number,
+  communityId: string | null,
+  limit: number,
+): Promise<Array<{ communityId: string; hash: string; size: number }>> {
+  const { rows } = await tx.query<{ communityId: string; hash: string; size: number }>(
+    `WITH expired AS (
+       SELECT community_id, hash FROM attachments
+        WHERE NOT complete AND updated_at < now() - $1 * interval '1 millisecond'
+          AND ($2::uuid IS NULL OR community_id = $2::uuid)
+        ORDER BY updated_at LIMIT $3
+        FOR UPDATE SKIP LOCKED
+     )
+     DELETE FROM attachments a USING expired e
+      WHERE a.community_id = e.community_id AND a.hash = e.hash
+      RETURNING a.community_id AS "communityId", a.hash, a.size`,
+    [olderThanMs, communityId, limit],
+  );
+  return rows.map((row) => ({ ...row, size: Number(row.size) }));
+}
+
+/** Every bucket object of one attachment's pieces, also those no chunk row counts (a request that failed after the write). */
+export async function deletePieceObjects(bucket: PieceBucket, communityId: string, hash: string): Promise<void> {
+  await bucket.store.deleteAll(piecesPrefix(bucket.prefix, communityId, hash));
 }
 
 /**

@@ -8,7 +8,9 @@
  * restart loses at most the piece in flight. Each piece and the count of
  * bytes received commit together, under the attachment's row lock. When the
  * last byte arrives, the stored bytes must hash to the name (else the upload
- * starts over) and sniff as an accepted type (else it is deleted).
+ * starts over) and sniff as an accepted type (else it is deleted). An
+ * upload nobody touches for ATTACHMENT_UPLOAD_EXPIRY_HOURS is deleted, so
+ * an abandoned one stops counting against the community's quota.
  */
 import { createHash } from 'node:crypto';
 import { SHA256_HEX, type AttachmentType } from '@lifeline/core';
@@ -94,9 +96,12 @@ export async function declareAttachment(
   const name = input.name ?? null;
   return ctx.db.transaction(async (tx) => {
     await store.lockCommunityAttachments(tx, communityId);
+    // Abandoned uploads go before the quota is counted (and one of this hash is started afresh).
+    await expireInTransaction(ctx, tx, communityId);
     const existing = await store.findAttachment(tx, communityId, input.hash, { lock: true });
     if (existing && existing.size === input.size) {
-      const row = name && !existing.name ? await store.fillInName(tx, communityId, input.hash, name) : existing;
+      const touch = !existing.complete || (name !== null && !existing.name);
+      const row = touch ? await store.redeclare(tx, communityId, input.hash, name) : existing;
       return { created: false, attachment: attachmentView(row) };
     }
     if (existing?.complete) {
@@ -113,6 +118,7 @@ export async function declareAttachment(
     if (existing) {
       // Unfinished and declared with another size: bytes of the wrong length can never match the hash, so start over.
       const row = await store.restartUpload(tx, communityId, input.hash, input.size);
+      await deleteBucketPieces(ctx, communityId, input.hash);
       return { created: false, attachment: attachmentView(name && !row.name ? { ...row, name } : row) };
     }
     const row = await store.insertAttachment(tx, { communityId, hash: input.hash, size: input.size, name });
@@ -173,7 +179,12 @@ export async function appendToUpload(
       );
     }
     if (row.received < row.size) return { kind: 'partial', row };
-    return verifyAndComplete(tx, communityId, row, ctx.attachmentBucket);
+    const outcome = await verifyAndComplete(tx, communityId, row, ctx.attachmentBucket);
+    // Reset or deleted: its pieces' objects go too, while the row is still locked.
+    if (outcome.kind === 'hash_mismatch' || outcome.kind === 'unsupported_type') {
+      await deleteBucketPieces(ctx, communityId, hash);
+    }
+    return outcome;
   });
   if (bytes.length > 0) ctx.metrics.attachmentBytes.inc(bytes.length);
   switch (outcome.kind) {
@@ -194,6 +205,63 @@ export async function appendToUpload(
       ctx.metrics.attachmentUploads.inc({ outcome: 'unsupported_type' });
       throw new AppError(415, 'unsupported_type', 'only JPEG, PNG and WebP images and PDF files are accepted');
   }
+}
+
+/**
+ * ATTACHMENT_STORE=s3: delete the bucket objects of an upload whose chunk
+ * rows this transaction deleted. Called with the attachment's row locked (or
+ * deleted) and before the commit, so no piece of a new upload of the same
+ * hash can be written under those keys in between. A bucket that fails here
+ * leaves orphaned objects (logged), never a refused request: the rows are
+ * what counts.
+ */
+async function deleteBucketPieces(ctx: ServerContext, communityId: string, hash: string): Promise<void> {
+  if (!ctx.attachmentBucket) return;
+  try {
+    await store.deletePieceObjects(ctx.attachmentBucket, communityId, hash);
+  } catch (error) {
+    ctx.log.warn({ err: error, communityId, hash }, 'could not delete the bucket objects of a removed upload');
+  }
+}
+
+const EXPIRY_BATCH = 100;
+
+/** One batch of expired uploads (one community's or any), bucket objects included; answers how many. */
+async function expireInTransaction(ctx: ServerContext, tx: Queryable, communityId: string | null): Promise<number> {
+  const expired = await store.deleteExpiredUploads(
+    tx,
+    ctx.config.attachments.uploadExpiryMs,
+    communityId,
+    EXPIRY_BATCH,
+  );
+  for (const upload of expired) await deleteBucketPieces(ctx, upload.communityId, upload.hash);
+  if (expired.length > 0) {
+    ctx.metrics.attachmentUploadsExpired.inc(expired.length);
+    ctx.log.info(
+      { uploads: expired.map(({ communityId: community, hash, size }) => ({ community, hash, size })) },
+      'deleted abandoned uploads',
+    );
+  }
+  return expired.length;
+}
+
+/**
+ * The periodic sweep: delete every unfinished upload that nobody declared or
+ * sent a piece to for ATTACHMENT_UPLOAD_EXPIRY_HOURS, in every community, a
+ * batch per transaction. Complete files are never touched. Answers how many.
+ */
+export async function expireAbandonedUploads(ctx: ServerContext): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await ctx.db.transaction((tx) => expireInTransaction(ctx, tx, null));
+    total += deleted;
+    if (deleted < EXPIRY_BATCH) return total;
+  }
+}
+
+/** How often the server sweeps: a quarter of the expiry age, between a second and an hour. */
+export function uploadSweepIntervalMs(uploadExpiryMs: number): number {
+  return Math.min(Math.max(Math.round(uploadExpiryMs / 4), 1000), 3_600_000);
 }
 
 function split(bytes: Uint8Array, size: number): Uint8Array[] {
@@ -364,7 +432,11 @@ export async function listAttachments(
 }> {
   const match = query.after ? LISTING_CURSOR.exec(query.after) : null;
   const after = match ? { tx: match[1]!, seq: match[2]! } : null;
-  const rows = await store.listCompleteAfter(ctx.db, communityId, after, query.limit);
+  // Read down attachments_listing_order, never "all of the community's files, sorted": without
+  // fresh statistics the planner guesses a few dozen rows and would sort 100,000 for each page.
+  const rows = await ctx.db.transaction((tx) => store.listCompleteAfter(tx, communityId, after, query.limit), {
+    orderedScans: true,
+  });
   const last = rows[rows.length - 1]?.position ?? after;
   return {
     attachments: rows.map(({ hash, size, type, name }) => ({ hash, size, type, name })),
