@@ -2,9 +2,11 @@
  * A photo as picked or taken, made ready to keep and send: decoded, drawn
  * again as a JPEG no longer than 1600 px on its long side, plus a 320 px
  * thumbnail, each named by its SHA-256. Drawing again keeps only pixels, so
- * EXIF (camera location included) never leaves the device.
+ * EXIF (camera location included) never leaves the device; the camera's
+ * coordinates are read apart (exif-gps), for the person to use or not.
  */
 import type { AttachmentBlob } from '$lib/db';
+import { readFileGps } from './exif-gps';
 import { sha256Hex, type PreparedPhoto } from './store';
 
 export const FULL_LONG_SIDE = 1600;
@@ -66,9 +68,11 @@ export async function preparePhoto(file: Blob): Promise<PreparedPhoto> {
   try {
     const full = await entry(await encode(bitmap, FULL_LONG_SIDE), 'full');
     const thumbnail = await entry(await encode(bitmap, THUMBNAIL_LONG_SIDE), 'thumbnail');
+    const gps = await readFileGps(file);
     return {
       full,
       thumbnail,
+      ...(gps ? { gps } : {}),
       ref: {
         hash: full.hash,
         type: 'image/jpeg',

@@ -14,6 +14,7 @@ import { getMeta, openLifelineDb, type AttachmentBlob, type LifelineDb } from '$
 import { runSync } from '$lib/sync/engine';
 import { writeFields } from '$lib/sync/outbox';
 import { downloadThumbnails, fetchFullImage, uploadPending, type UploadProgress } from './queue';
+import { failedSummary, failedUploads, removeFailed, retryFailed, uploadFailureOf } from './failed';
 import { pendingSummary, sha256Hex } from './store';
 import type { AttachmentTransport } from './transport';
 
@@ -34,8 +35,13 @@ class FakeServer implements AttachmentTransport {
   attempts: Array<{ hash: string; offset: number }> = [];
   /** Called before each PATCH is applied; may throw (network) or move the offset (another writer). */
   beforePatch: (hash: string, offset: number, patchNumber: number) => void = () => undefined;
+  /** Called before each declaration; may throw (a refusal: too large, no room). */
+  beforeDeclare: (hash: string) => void = () => undefined;
+  declared: string[] = [];
 
   async declare(hash: string, size: number) {
+    this.declared.push(hash);
+    this.beforeDeclare(hash);
     let file = this.files.get(hash);
     if (!file) {
       file = { size, bytes: new Uint8Array(size), received: 0, complete: false };
@@ -125,12 +131,12 @@ describe('photo upload queue', () => {
     const thumb = await photoBlob(700, 2, 'thumbnail');
     await db.put('attachments', full);
     await db.put('attachments', thumb);
-    expect(await pendingSummary(db)).toEqual({ photos: 1, bytes: 3200 });
+    expect(await pendingSummary(db)).toEqual({ photos: 1, files: 0, bytes: 3200 });
 
     const progress: UploadProgress[] = [];
     const report = await uploadPending(db, server, { pieceBytes: PIECE, onProgress: (p) => progress.push(p) });
 
-    expect(report).toEqual({ uploaded: 2, refused: 0, stoppedBy: null });
+    expect(report).toEqual({ uploaded: 2, refused: 0, failed: 0, stoppedBy: null });
     expect(server.patches.map((p) => [p.hash === thumb.hash ? 'thumb' : 'full', p.offset])).toEqual([
       ['thumb', 0],
       ['full', 0],
@@ -140,7 +146,7 @@ describe('photo upload queue', () => {
     expect(await serverBytes(server, full.hash)).toEqual(bytesOf(2500, 1));
     expect(await uploaded(db, full.hash)).toBe(true);
     expect(await uploaded(db, thumb.hash)).toBe(true);
-    expect(await pendingSummary(db)).toEqual({ photos: 0, bytes: 0 });
+    expect(await pendingSummary(db)).toEqual({ photos: 0, files: 0, bytes: 0 });
     expect(progress[0]).toEqual({ photosSent: 0, photosTotal: 1, bytesLeft: 3200 });
     expect(progress.at(-1)).toEqual({ photosSent: 1, photosTotal: 1, bytesLeft: 0 });
   });
@@ -184,7 +190,7 @@ describe('photo upload queue', () => {
 
     const report = await uploadPending(db, server, { pieceBytes: PIECE });
 
-    expect(report).toEqual({ uploaded: 1, refused: 0, stoppedBy: null });
+    expect(report).toEqual({ uploaded: 1, refused: 0, failed: 0, stoppedBy: null });
     expect(server.patches.map((p) => p.offset)).toEqual([2000]);
     expect(await serverBytes(server, full.hash)).toEqual(bytesOf(3000, 4));
     expect(await uploaded(db, full.hash)).toBe(true);
@@ -211,14 +217,14 @@ describe('photo upload queue', () => {
     expect(await uploaded(db, second.hash)).toBe(false);
     // The second photo was never started: the run stopped rather than hammering a dead link.
     expect(server.files.has(second.hash)).toBe(false);
-    expect(await pendingSummary(db)).toEqual({ photos: 2, bytes: 4000 });
+    expect(await pendingSummary(db)).toEqual({ photos: 2, files: 0, bytes: 4000 });
 
     server.beforePatch = () => undefined;
     server.patches = [];
     server.attempts = [];
     const resumed = await uploadPending(db, server, { pieceBytes: PIECE });
 
-    expect(resumed).toEqual({ uploaded: 2, refused: 0, stoppedBy: null });
+    expect(resumed).toEqual({ uploaded: 2, refused: 0, failed: 0, stoppedBy: null });
     // Only the piece that had arrived is not sent again.
     expect(server.attempts.filter((p) => p.hash === first.hash).map((p) => p.offset)).toEqual([1000, 2000]);
     expect(await serverBytes(server, first.hash)).toEqual(bytesOf(2500, 5));
@@ -226,22 +232,172 @@ describe('photo upload queue', () => {
     expect(await uploaded(db, second.hash)).toBe(true);
   });
 
-  it('leaves a file the server refuses pending and sends the others', async () => {
+  it.each([
+    ['PATCH', 415, 'unsupported_type', 'the server does not accept this kind of file'],
+    ['declare', 413, 'attachment_too_large', 'it is larger than the server accepts'],
+    ['declare', 413, 'quota_exceeded', "the community's storage on the server is full"],
+    ['declare', 409, 'size_mismatch', 'the server holds a different file under the same name'],
+  ] as const)(
+    'marks a file refused for good at %s (%i %s) failed, with its reason, never retries it, and sends the others',
+    async (where, status, code, reason) => {
+      const refusal = new ApiError(status, code, 'refused');
+      const db = await freshDb();
+      const server = new FakeServer();
+      const refused = await photoBlob(1200, 7);
+      const fine = await photoBlob(800, 8);
+      await db.put('attachments', refused);
+      await db.put('attachments', fine);
+      const refuse = (hash: string) => {
+        if (hash === refused.hash) throw refusal;
+      };
+      if (where === 'PATCH') server.beforePatch = refuse;
+      else server.beforeDeclare = refuse;
+
+      const progress: UploadProgress[] = [];
+      // One at a time, the refused one first: the other is not held up behind it.
+      const report = await uploadPending(db, server, {
+        pieceBytes: PIECE,
+        uploadsAtOnce: 1,
+        onProgress: (p) => progress.push(p),
+      });
+
+      expect(report).toEqual({ uploaded: 1, refused: 0, failed: 1, stoppedBy: null });
+      expect(await uploaded(db, refused.hash)).toBe(false);
+      expect(await uploaded(db, fine.hash)).toBe(true);
+      expect((await db.get('attachments', refused.hash))?.failed).toMatchObject({ code: refusal.code, reason });
+      // Neither waiting nor in the progress figures; counted as failed instead.
+      expect(await pendingSummary(db)).toEqual({ photos: 0, files: 0, bytes: 0 });
+      expect(progress.at(-1)).toEqual({ photosSent: 1, photosTotal: 1, bytesLeft: 0 });
+      expect(await failedSummary(db)).toEqual({ count: 1, photos: 1, files: 0, reasons: [reason] });
+      const ref = { hash: refused.hash, type: 'image/jpeg' as const, size: refused.size };
+      expect(await uploadFailureOf(db, ref)).toMatchObject({ reason });
+
+      // The next syncs leave it alone: not declared, not patched.
+      server.declared = [];
+      server.attempts = [];
+      expect(await uploadPending(db, server, { pieceBytes: PIECE })).toEqual({
+        uploaded: 0,
+        refused: 0,
+        failed: 0,
+        stoppedBy: null,
+      });
+      expect(server.declared).toEqual([]);
+      expect(server.attempts).toEqual([]);
+    },
+  );
+
+  it('starts over once after a hash_mismatch, then marks the file failed when it arrives damaged again', async () => {
     const db = await freshDb();
     const server = new FakeServer();
-    const refused = await photoBlob(1200, 7);
-    const fine = await photoBlob(800, 8);
-    await db.put('attachments', refused);
-    await db.put('attachments', fine);
-    server.beforePatch = (hash) => {
-      if (hash === refused.hash) throw new ApiError(415, 'unsupported_type', 'only images');
+    const good = await photoBlob(1500, 9);
+    // Stored bytes that no longer hash to their name (a damaged copy): every complete upload mismatches.
+    const damaged = { ...(await photoBlob(1500, 10)), blob: new Blob([bytesOf(1500, 11)], { type: 'image/jpeg' }) };
+    await db.put('attachments', damaged);
+    await db.put('attachments', good);
+
+    const report = await uploadPending(db, server, { pieceBytes: PIECE, uploadsAtOnce: 1 });
+
+    expect(report).toEqual({ uploaded: 1, refused: 0, failed: 1, stoppedBy: null });
+    // Sent twice from 0, no more.
+    expect(server.attempts.filter((a) => a.hash === damaged.hash).map((a) => a.offset)).toEqual([0, 1000, 0, 1000]);
+    expect((await db.get('attachments', damaged.hash))?.failed).toMatchObject({
+      code: 'hash_mismatch',
+      reason: 'it arrived damaged twice',
+    });
+    expect(await uploaded(db, good.hash)).toBe(true);
+  });
+
+  it('sends a file after one hash_mismatch (damaged on the way once) and does not mark it failed', async () => {
+    const db = await freshDb();
+    const server = new FakeServer();
+    const full = await photoBlob(1500, 12);
+    await db.put('attachments', full);
+    let damagedOnce = false;
+    server.beforePatch = (hash, offset) => {
+      if (damagedOnce || offset !== 1000) return;
+      damagedOnce = true;
+      server.files.get(hash)!.received = 0;
+      throw new ApiError(422, 'hash_mismatch', 'starts again', { offset: 0 });
     };
 
-    const report = await uploadPending(db, server, { pieceBytes: PIECE });
+    expect(await uploadPending(db, server, { pieceBytes: PIECE })).toEqual({
+      uploaded: 1,
+      refused: 0,
+      failed: 0,
+      stoppedBy: null,
+    });
+    expect(await db.get('attachments', full.hash)).toMatchObject({ uploaded: true });
+    expect((await db.get('attachments', full.hash))?.failed).toBeUndefined();
+  });
 
-    expect(report).toEqual({ uploaded: 1, refused: 1, stoppedBy: null });
-    expect(await uploaded(db, refused.hash)).toBe(false);
-    expect(await uploaded(db, fine.hash)).toBe(true);
+  it.each([
+    new ApiError(0, 'network', 'Cannot reach the server.'),
+    new ApiError(401, 'unauthorized', 'sign in'),
+    new ApiError(403, 'device_suspended', 'suspended'),
+    new ApiError(429, 'rate_limited', 'slow down'),
+    new ApiError(503, 'unavailable', 'later'),
+  ])('stops at $status $code, marks nothing failed, and sends it at the next sync', async (trouble) => {
+    const db = await freshDb();
+    const server = new FakeServer();
+    const full = await photoBlob(1500, 13);
+    await db.put('attachments', full);
+    server.beforeDeclare = () => {
+      throw trouble;
+    };
+
+    const stopped = await uploadPending(db, server, { pieceBytes: PIECE });
+
+    expect(stopped).toMatchObject({ uploaded: 0, failed: 0, stoppedBy: trouble });
+    expect(await failedUploads(db)).toEqual([]);
+    expect(await pendingSummary(db)).toEqual({ photos: 1, files: 0, bytes: 1500 });
+    server.beforeDeclare = () => undefined;
+    expect((await uploadPending(db, server, { pieceBytes: PIECE })).uploaded).toBe(1);
+  });
+
+  it('leaves a file refused only this time (400 size_exceeded) pending, and sends it at the next sync', async () => {
+    const db = await freshDb();
+    const server = new FakeServer();
+    const full = await photoBlob(1500, 14);
+    await db.put('attachments', full);
+    server.beforePatch = () => {
+      throw new ApiError(400, 'size_exceeded', 'declared with fewer bytes', { offset: 0 });
+    };
+
+    expect(await uploadPending(db, server, { pieceBytes: PIECE })).toMatchObject({
+      uploaded: 0,
+      refused: 1,
+      failed: 0,
+    });
+    expect(await failedUploads(db)).toEqual([]);
+    server.beforePatch = () => undefined;
+    expect((await uploadPending(db, server, { pieceBytes: PIECE })).uploaded).toBe(1);
+  });
+
+  it('sends a failed file again when the person retries, and removes it from the device when asked', async () => {
+    const db = await freshDb();
+    const server = new FakeServer();
+    const first = await photoBlob(1200, 15);
+    const second = await photoBlob(900, 16);
+    await db.put('attachments', first);
+    await db.put('attachments', second);
+    server.beforeDeclare = () => {
+      throw new ApiError(413, 'quota_exceeded', 'full');
+    };
+    expect((await uploadPending(db, server, { pieceBytes: PIECE })).failed).toBe(2);
+
+    // Room was made on the server: retry both, one goes through and the other is refused again.
+    expect(await retryFailed(db)).toBe(2);
+    expect(await pendingSummary(db)).toEqual({ photos: 2, files: 0, bytes: 2100 });
+    server.beforeDeclare = (hash) => {
+      if (hash === second.hash) throw new ApiError(415, 'unsupported_type', 'no');
+    };
+    expect(await uploadPending(db, server, { pieceBytes: PIECE })).toMatchObject({ uploaded: 1, failed: 1 });
+    expect(await uploaded(db, first.hash)).toBe(true);
+
+    expect(await removeFailed(db)).toBe(1);
+    expect(await db.get('attachments', second.hash)).toBeUndefined();
+    expect(await db.get('attachments', first.hash)).toBeDefined();
+    expect(await failedSummary(db)).toEqual({ count: 0, photos: 0, files: 0, reasons: [] });
   });
 });
 
@@ -334,7 +490,7 @@ describe('photos with the sync engine', () => {
       blobs: [thumb, full],
     });
     expect(await db.count('outbox')).toBe(1);
-    expect(await pendingSummary(db)).toEqual({ photos: 1, bytes: 1900 });
+    expect(await pendingSummary(db)).toEqual({ photos: 1, files: 0, bytes: 1900 });
 
     const server = new FakeServer();
     server.beforePatch = () => {
@@ -346,12 +502,12 @@ describe('photos with the sync engine', () => {
     expect(report).toMatchObject({ ok: true, pushed: 1, photosUploaded: 0, error: null });
     expect(await db.count('outbox')).toBe(0);
     expect(await getMeta(db, 'lastError')).toBeNull();
-    expect(await pendingSummary(db)).toEqual({ photos: 1, bytes: 1900 });
+    expect(await pendingSummary(db)).toEqual({ photos: 1, files: 0, bytes: 1900 });
 
     server.beforePatch = () => undefined;
     const again = await runSync({ db, api, reason: 'test', attachments: server, lockName: `t-${Date.now()}` });
     expect(again).toMatchObject({ ok: true, pushed: 0, photosUploaded: 2 });
-    expect(await pendingSummary(db)).toEqual({ photos: 0, bytes: 0 });
+    expect(await pendingSummary(db)).toEqual({ photos: 0, files: 0, bytes: 0 });
   });
 });
 
@@ -388,6 +544,6 @@ describe('IndexedDB upgrade to version 5', () => {
     expect(await db.count('attachments')).toBe(0);
     const photo = await photoBlob(10, 14);
     await db.put('attachments', photo);
-    expect(await pendingSummary(db)).toEqual({ photos: 1, bytes: 10 });
+    expect(await pendingSummary(db)).toEqual({ photos: 1, files: 0, bytes: 10 });
   });
 });

@@ -1,23 +1,27 @@
 /**
- * After the records have synced: send every photo this device holds that
- * the server does not (declare, whose answer says how far the server got,
- * then PATCH pieces from there, a few files at once), then fetch the
- * thumbnails records name that this device lacks.
+ * After the records have synced: send every photo (and a document's PDFs)
+ * this device holds that the server does not (declare, whose answer says
+ * how far the server got, then PATCH pieces from there, a few files at
+ * once), then fetch the thumbnails records name that this device lacks.
  *
  * Contracts: a blob is marked uploaded only when the server says it is
  * complete; the offset always comes from the server (the declaration, or the offset a
  * 409 offset_mismatch names), so a reload, a lost connection or a server
- * restart costs at most the piece in flight; a network failure (or 401, 429,
- * 5xx) stops the run and leaves the rest for the next sync. Nothing here
+ * restart costs at most the piece in flight; a network failure (or 401, 403,
+ * 429, 5xx) stops the run and leaves the rest for the next sync; a refusal
+ * no retry can change (attachments/failed) marks that file failed, never
+ * sent again unless the person asks, and the others go on. Nothing here
  * touches records or the outbox: photos never hold up or fail record sync.
  */
 import { ApiError } from '$lib/api/client';
 import type { AttachmentBlob, LifelineDb } from '$lib/db';
 import { enforcePhotoBudget, markOpened } from './budget';
+import { failureOf, markFailed, verdictOf } from './failed';
 import {
   attachmentsOf,
   downloadedEntry,
   getAttachmentBlob,
+  isPhoto,
   pendingUploads,
   storeDownloaded,
   summarise,
@@ -33,6 +37,7 @@ export const UPLOADS_AT_ONCE = 3;
 const MAX_CORRECTIONS = 5;
 
 export interface UploadProgress {
+  /** Photos and files (a document's PDFs) sent, of all that waited when the run began. */
   photosSent: number;
   photosTotal: number;
   bytesLeft: number;
@@ -42,14 +47,14 @@ export interface UploadReport {
   uploaded: number;
   /** Blobs the server refused this time (left pending; retried at the next sync). */
   refused: number;
+  /** Blobs the server refused for good (marked failed; not retried). */
+  failed: number;
   /** Set when the run stopped early (offline, signed out, server trouble). */
   stoppedBy: ApiError | null;
 }
 
-/** Failures that say "not now" rather than "not this file": stop and try again at the next sync. */
-function stopsTheRun(error: ApiError): boolean {
-  return error.retryable || error.status === 401 || error.status === 403;
-}
+/** Damaged on the way once more after the server started the upload over: then it is failed. */
+const HASH_MISMATCH_RETRIES = 1;
 
 function serverOffset(error: ApiError): number | null {
   const offset = error.details.offset;
@@ -63,18 +68,21 @@ async function uploadOne(
   pieceBytes: number,
   onBytes: (sent: number) => void,
 ): Promise<boolean> {
-  const declared = await transport.declare(entry.hash, entry.size);
+  const declared = await transport.declare(entry.hash, entry.size, entry.name);
   if (declared.complete) return true;
   // The declaration's answer is the server's offset already: no HEAD round trip (300 ms on a bad link).
   let offset = declared.offset;
   let corrections = 0;
+  let mismatches = 0;
   while (offset < entry.size) {
     const piece = entry.blob.slice(offset, Math.min(offset + pieceBytes, entry.size));
     let state;
     try {
       state = await transport.append(entry.hash, offset, piece);
     } catch (error) {
-      if (!(error instanceof ApiError) || stopsTheRun(error)) throw error;
+      if (!(error instanceof ApiError)) throw error;
+      const retryMismatch = error.code === 'hash_mismatch' && (mismatches += 1) <= HASH_MISMATCH_RETRIES;
+      if (!retryMismatch && verdictOf(error) !== 'later') throw error;
       corrections += 1;
       if (corrections > MAX_CORRECTIONS) return false;
       if (error.code === 'offset_mismatch') {
@@ -89,7 +97,7 @@ async function uploadOne(
       }
       if (error.status === 404) {
         // The declaration is gone (removed after a refusal, or a restored server): declare again.
-        offset = (await transport.declare(entry.hash, entry.size)).offset;
+        offset = (await transport.declare(entry.hash, entry.size, entry.name)).offset;
         continue;
       }
       return false;
@@ -113,12 +121,19 @@ export async function uploadPending(
   pending.sort(
     (a, b) => Number(a.role !== 'thumbnail') - Number(b.role !== 'thumbnail') || a.storedAt.localeCompare(b.storedAt),
   );
-  const report: UploadReport = { uploaded: 0, refused: 0, stoppedBy: null };
+  const report: UploadReport = { uploaded: 0, refused: 0, failed: 0, stoppedBy: null };
+  // What the progress counts: a file failed on the way leaves the total as well.
+  let counted = [...pending];
   let remaining = [...pending];
-  const photosTotal = summarise(pending).photos;
+  const itemsOf = (entries: AttachmentBlob[]) => {
+    const summary = summarise(entries);
+    return summary.photos + summary.files;
+  };
   let bytesLeft = summarise(pending).bytes;
-  const tell = () =>
-    options.onProgress?.({ photosSent: photosTotal - summarise(remaining).photos, photosTotal, bytesLeft });
+  const tell = () => {
+    const photosTotal = itemsOf(counted);
+    options.onProgress?.({ photosSent: photosTotal - itemsOf(remaining), photosTotal, bytesLeft });
+  };
   tell();
   const queue = [...pending];
   const sendNext = async (entry: AttachmentBlob) => {
@@ -131,15 +146,21 @@ export async function uploadPending(
         tell();
       });
     } catch (error) {
-      if (error instanceof ApiError) {
-        if (!stopsTheRun(error)) {
-          report.refused += 1;
-          return;
-        }
+      if (!(error instanceof ApiError)) throw error;
+      const verdict = verdictOf(error);
+      if (verdict === 'stop') {
         report.stoppedBy = error;
-        return;
+      } else if (verdict === 'later') {
+        report.refused += 1;
+      } else {
+        await markFailed(db, entry.hash, failureOf(error));
+        report.failed += 1;
+        counted = counted.filter((other) => other.hash !== entry.hash);
+        remaining = remaining.filter((other) => other.hash !== entry.hash);
+        bytesLeft -= entry.size - sentOfThis;
+        tell();
       }
-      throw error;
+      return;
     }
     if (!done) {
       report.refused += 1;
@@ -175,7 +196,8 @@ async function missingThumbnails(db: LifelineDb): Promise<Map<string, Attachment
     let cursor = await db.transaction('records').store.index('byType').openCursor(entityType);
     while (cursor) {
       if (cursor.value.deletedAt === null) {
-        for (const ref of attachmentsOf(cursor.value.fields)) {
+        // Files (PDFs) have nothing to show small: they are fetched when someone opens them.
+        for (const ref of attachmentsOf(cursor.value.fields).filter(isPhoto)) {
           wanted.set(thumbnailHashOf(ref), ref.thumbnailHash ? 'thumbnail' : 'full');
         }
       }

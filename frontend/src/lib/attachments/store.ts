@@ -4,6 +4,7 @@
  */
 import type { AttachmentRef } from '@lifeline/core';
 import type { AttachmentBlob, LifelineDb } from '$lib/db';
+import type { GpsCoordinates } from './exif-gps';
 
 /** Lowercase hex SHA-256 of the bytes: the name the server checks them against. */
 export async function sha256Hex(blob: Blob): Promise<string> {
@@ -16,6 +17,8 @@ export interface PreparedPhoto {
   ref: AttachmentRef;
   full: AttachmentBlob;
   thumbnail: AttachmentBlob;
+  /** Where the camera says it was taken: only offered for the update's location, never kept in the bytes. */
+  gps?: GpsCoordinates;
 }
 
 /** The record's attachments field, whatever a (possibly foreign) record holds there. */
@@ -26,6 +29,11 @@ export function attachmentsOf(fields: Record<string, unknown>): AttachmentRef[] 
     (item): item is AttachmentRef =>
       typeof item === 'object' && item !== null && typeof (item as { hash?: unknown }).hash === 'string',
   );
+}
+
+/** Images show as photos (thumbnail, full on open); anything else (PDFs) is a file to download. */
+export function isPhoto(ref: { type: string }): boolean {
+  return ref.type.startsWith('image/');
 }
 
 /** The blob shown small: the thumbnail when the record names one, else the image itself. */
@@ -71,6 +79,8 @@ export function downloadedEntry(
 export interface PendingPhotos {
   /** Photos (a full image and its thumbnail count as one) not yet entirely on the server. */
   photos: number;
+  /** Other files (PDFs) not yet entirely on the server. */
+  files: number;
   /** Bytes still to send, of every pending blob. */
   bytes: number;
 }
@@ -79,17 +89,23 @@ export async function pendingUploads(db: LifelineDb): Promise<AttachmentBlob[]> 
   const pending: AttachmentBlob[] = [];
   let cursor = await db.transaction('attachments').store.openCursor();
   while (cursor) {
-    if (!cursor.value.uploaded) pending.push(cursor.value);
+    // A file the server refused for good waits for the person, not for the next sync (attachments/failed).
+    if (!cursor.value.uploaded && !cursor.value.failed) pending.push(cursor.value);
     cursor = await cursor.continue();
   }
   return pending;
 }
 
-/** How many photos wait to be sent (one whose thumbnail alone waits counts too). */
+/** How many photos and files wait to be sent (a photo whose thumbnail alone waits counts too). */
 export function summarise(pending: AttachmentBlob[]): PendingPhotos {
+  const images = pending.filter((entry) => isPhoto(entry));
   // Each photo has one of each, and its thumbnail goes first.
-  const full = pending.filter((entry) => entry.role === 'full').length;
-  return { photos: Math.max(full, pending.length - full), bytes: pending.reduce((sum, entry) => sum + entry.size, 0) };
+  const full = images.filter((entry) => entry.role === 'full').length;
+  return {
+    photos: Math.max(full, images.length - full),
+    files: pending.length - images.length,
+    bytes: pending.reduce((sum, entry) => sum + entry.size, 0),
+  };
 }
 
 export async function pendingSummary(db: LifelineDb): Promise<PendingPhotos> {

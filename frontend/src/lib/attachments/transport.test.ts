@@ -92,7 +92,7 @@ describe('photo upload against the real backend', () => {
     });
 
     const report = await uploadPending(db, transport);
-    expect(report).toEqual({ uploaded: 1, refused: 0, stoppedBy: null });
+    expect(report).toEqual({ uploaded: 1, refused: 0, failed: 0, stoppedBy: null });
     expect((await db.get('attachments', photo.hash))?.uploaded).toBe(true);
     expect(await transport.declare(photo.hash, photo.size)).toEqual({ offset: photo.size, complete: true });
 

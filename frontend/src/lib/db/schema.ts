@@ -65,8 +65,9 @@ export interface RepullMark {
 }
 
 /**
- * A photo's bytes on this device (attachments/): the re-encoded image or its
- * thumbnail, named by the SHA-256 of the bytes. `uploaded` once the server
+ * A photo's or file's bytes on this device (attachments/): the re-encoded
+ * image or its thumbnail, or a PDF as it was picked (role 'full', no
+ * thumbnail), named by the SHA-256 of the bytes. `uploaded` once the server
  * holds all of it (always true for what was downloaded from the server).
  */
 export interface AttachmentBlob {
@@ -76,8 +77,17 @@ export interface AttachmentBlob {
   size: number;
   width?: number;
   height?: number;
+  /** A file's name as picked (PDFs), sent with its declaration so the server's download carries it. */
+  name?: string;
   role: 'full' | 'thumbnail';
   uploaded: boolean;
+  /**
+   * The server refused it for good (attachments/queue: wrong type, too
+   * large, no room, arrived damaged twice): not sent again, nor counted as
+   * waiting, until the person retries it or removes it from this device.
+   * Optional, so no version upgrade: entries stored before simply lack it.
+   */
+  failed?: UploadFailure;
   /** When this device stored it (oldest pending goes first). */
   storedAt: string;
   /** When a person last opened it full size here (attachments/budget: the least recently opened go first). */
@@ -88,6 +98,14 @@ export interface AttachmentBlob {
    * offline photo budget.
    */
   shownSmall?: true;
+}
+
+export interface UploadFailure {
+  /** The server's error code (e.g. unsupported_type, quota_exceeded). */
+  code: string;
+  /** Why, in words for people. */
+  reason: string;
+  at: string;
 }
 
 /** Every meta key and the type stored under it, so reads and writes stay typed. */

@@ -10,6 +10,7 @@ import type { SyncErrorState } from '$lib/db';
 import { getMeta } from '$lib/db';
 import { api, attachments, getDb } from '$lib/app';
 import { pendingSummary } from '$lib/attachments/store';
+import { failedSummary, type FailedSummary } from '$lib/attachments/failed';
 import { outboxSummary } from '$lib/sync/outbox';
 import { storageUse } from '$lib/util/storage';
 import type { UploadProgress } from '$lib/attachments/queue';
@@ -34,6 +35,8 @@ class SyncState {
   pending = $state(0);
   /** Photos not yet entirely on the server, and their bytes still to send. */
   pendingPhotos = $state(0);
+  /** Of what waits: files (a document's PDFs), not photos; their bytes are in pendingPhotoBytes. */
+  pendingFiles = $state(0);
   pendingPhotoBytes = $state(0);
   /** Grows when photos arrive from the server, so shown thumbnails look again. */
   photosVersion = $state(0);
@@ -41,6 +44,8 @@ class SyncState {
   sendingPhotos = $state(false);
   photoProgress = $state<UploadProgress | null>(null);
   photoError = $state<string | null>(null);
+  /** Photos and files the server refused for good: shown, not counted as waiting (attachments/failed). */
+  failedUploads = $state<FailedSummary>({ count: 0, photos: 0, files: 0, reasons: [] });
   /** The browser's estimate says over 80% of this site's quota is used (util/storage). */
   storageNearlyFull = $state(false);
   oldestPending = $state<string | null>(null);
@@ -68,7 +73,12 @@ export async function refreshStatus(): Promise<void> {
   sync.oldestPending = summary.oldest;
   const photos = await pendingSummary(db);
   sync.pendingPhotos = photos.photos;
+  sync.pendingFiles = photos.files;
   sync.pendingPhotoBytes = photos.bytes;
+  const failed = await failedSummary(db);
+  // Thumbnails shown say "could not be sent" (or stop saying it) as soon as that changes.
+  if (failed.count !== sync.failedUploads.count) sync.photosVersion += 1;
+  sync.failedUploads = failed;
   sync.storageNearlyFull = (await storageUse().catch(() => null))?.nearlyFull ?? false;
   sync.attention = await db.count('needsAttention');
   sync.lastSyncAt = (await getMeta(db, 'lastSyncAt')) ?? null;

@@ -43,24 +43,36 @@ async function enqueue(
   blobs: AttachmentBlob[] = [],
 ): Promise<Change> {
   const tx = db.transaction(['meta', 'outbox', 'attachments'], 'readwrite');
-  for (const blob of blobs) {
-    // Already here (the same photo twice, or downloaded): keep what is stored, with its upload state.
-    if (!(await tx.objectStore('attachments').getKey(blob.hash))) await tx.objectStore('attachments').put(blob);
+  try {
+    for (const blob of blobs) {
+      // Already here (the same photo twice, or downloaded): keep what is stored, with its upload state.
+      if (!(await tx.objectStore('attachments').getKey(blob.hash))) await tx.objectStore('attachments').put(blob);
+    }
+    let clientId = await getMetaIn(tx, 'clientId');
+    if (!clientId) {
+      clientId = crypto.randomUUID();
+      await setMetaIn(tx, 'clientId', clientId);
+    }
+    const wallClock = wallClockOf(db);
+    const clock = new HybridLogicalClock(clientId, wallClock, (await getMetaIn(tx, 'hlc')) ?? null);
+    const stamp = clock.now();
+    await setMetaIn(tx, 'hlc', stamp);
+    const change = build(stamp, new Date(wallClock()).toISOString());
+    const entry: OutboxEntry = { change, userId };
+    await tx.objectStore('outbox').add(entry);
+    await tx.done;
+    return change;
+  } catch (error) {
+    // A throw in our own code would not undo the requests already made: the
+    // blobs would stay with no change naming them. Undo them all.
+    tx.done.catch(() => undefined);
+    try {
+      tx.abort();
+    } catch {
+      // Already aborted (a failed request aborts it by itself).
+    }
+    throw error;
   }
-  let clientId = await getMetaIn(tx, 'clientId');
-  if (!clientId) {
-    clientId = crypto.randomUUID();
-    await setMetaIn(tx, 'clientId', clientId);
-  }
-  const wallClock = wallClockOf(db);
-  const clock = new HybridLogicalClock(clientId, wallClock, (await getMetaIn(tx, 'hlc')) ?? null);
-  const stamp = clock.now();
-  await setMetaIn(tx, 'hlc', stamp);
-  const change = build(stamp, new Date(wallClock()).toISOString());
-  const entry: OutboxEntry = { change, userId };
-  await tx.objectStore('outbox').add(entry);
-  await tx.done;
-  return change;
 }
 
 type Target = { entityType: string; entityId: string };
