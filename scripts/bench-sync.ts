@@ -12,7 +12,11 @@
  * requests gzip-compressed as the PWA sends them, answers compressed for
  * `Accept-Encoding: br, gzip`. Prints, never asserts.
  *
- *   BENCH_PRELOAD=0,100000,500000  BENCH_CHANGES=10000  BENCH_CLIENTS=4
+ * New records and changes get time-ordered ids (UUID v7), as the PWA and the
+ * server make them; BENCH_IDS=random sends random (v4) ids instead, as an
+ * older client would: into a big table those cost every index a random page.
+ *
+ *   BENCH_PRELOAD=0,100000,500000  BENCH_CHANGES=10000  BENCH_CLIENTS=4  BENCH_IDS=v7|random
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -26,6 +30,7 @@ import { closeWire, signIn, wirePost } from './bench/wire';
 const PRELOADS = (process.env.BENCH_PRELOAD ?? '0,100000,500000').split(',').map(Number);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 10_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
+const RANDOM_IDS = process.env.BENCH_IDS === 'random';
 const PUSH_BATCH = 500;
 const PULL_PAGE = 1000;
 
@@ -38,6 +43,12 @@ interface Phase {
 }
 
 type Change = ReturnType<typeof createUpdate> | ReturnType<typeof edit>;
+
+/** A create as the PWA sends it, or with random ids under BENCH_IDS=random. */
+function create(nodeId: string, fields: Record<string, unknown>): Change {
+  if (!RANDOM_IDS) return createUpdate(nodeId, fields);
+  return { ...createUpdate(nodeId, fields, randomUUID()), changeId: randomUUID() };
+}
 
 function updateFields(i: number) {
   return {
@@ -195,7 +206,7 @@ async function main() {
   await useServerBundle();
   console.log(
     `Lifeline sync benchmark — Postgres, ${CHANGES.toLocaleString('en')} changes, push batches of ${PUSH_BATCH}, ` +
-      `pull pages of ${PULL_PAGE}; bytes per change on the wire (gzip up, br down)`,
+      `pull pages of ${PULL_PAGE}, ${RANDOM_IDS ? 'random (v4)' : 'time-ordered (v7)'} ids; bytes per change on the wire (gzip up, br down)`,
   );
   const summary: string[] = [];
   for (const preload of PRELOADS) {
@@ -217,7 +228,7 @@ async function main() {
       // Where a fresh reader of the new records starts: after everything preloaded.
       const before = await pull(server.url, reader, null);
 
-      const creates = Array.from({ length: CHANGES }, (_, i) => createUpdate('bench', updateFields(i)));
+      const creates = Array.from({ length: CHANGES }, (_, i) => create('bench', updateFields(i)));
       const pushed = await push(server.url, writer, creates);
       pushed.name = 'push creates (1 client)';
       const pushRate = line(pushed);
@@ -244,7 +255,7 @@ async function main() {
       delta.name = 'delta pull';
       line(delta);
 
-      const more = Array.from({ length: CHANGES }, (_, i) => createUpdate('bench3', updateFields(i)));
+      const more = Array.from({ length: CHANGES }, (_, i) => create('bench3', updateFields(i)));
       const concurrent = await push(server.url, writer, more, CLIENTS);
       concurrent.name = `push creates (${CLIENTS} clients)`;
       const concurrentRate = line(concurrent);

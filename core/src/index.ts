@@ -4,3 +4,4 @@ export * from './merge';
 export * from './validate-change';
 export * from './assistant-contract';
 export * from './clone-json';
+export * from './ids';

@@ -2,8 +2,7 @@
  * A small HTTP client for tests that keeps a cookie jar, like a browser
  * tab would, and returns status + parsed body.
  */
-import { randomUUID } from 'node:crypto';
-import { formatStamp } from '@lifeline/core';
+import { formatStamp, newId } from '@lifeline/core';
 
 export interface Reply<T = any> {
   status: number;
@@ -63,14 +62,15 @@ export function stamp(nodeId: string, ms = Date.now()): string {
   return formatStamp({ ms, counter, nodeId });
 }
 
+/** New ids are time-ordered (UUID v7), as the PWA makes them; pass an `entityId` to test others. */
 export function createUpdate(
   nodeId: string,
   fields: Record<string, unknown> = { kind: 'need', title: 'Water for 20 people' },
-  entityId: string = randomUUID(),
+  entityId: string = newId(),
 ) {
   const s = stamp(nodeId);
   return {
-    changeId: randomUUID(),
+    changeId: newId(),
     entityType: 'update',
     entityId,
     op: 'upsert' as const,
@@ -90,7 +90,7 @@ export function edit(
 ) {
   const s = stamp(nodeId);
   return {
-    changeId: randomUUID(),
+    changeId: newId(),
     entityType,
     entityId,
     op: 'upsert' as const,
@@ -103,7 +103,7 @@ export function edit(
 
 export function remove(nodeId: string, entityId: string, base: Record<string, string | null> = { deletedAt: null }) {
   return {
-    changeId: randomUUID(),
+    changeId: newId(),
     entityType: 'update',
     entityId,
     op: 'delete' as const,

@@ -3,8 +3,7 @@
  * a hub forwards the conflicts it found to the cloud like any write (the
  * cloud may not meet the same pair of writes in the same order).
  */
-import { randomUUID } from 'node:crypto';
-import { compareStamps, type Change, type ConflictDraft, type RecordState } from '@lifeline/core';
+import { compareStamps, newId, type Change, type ConflictDraft, type RecordState } from '@lifeline/core';
 import type { ServerContext } from '../context';
 import type { AcceptedChange } from '../db/changes';
 import type { Queryable } from '../db/database';
@@ -67,7 +66,7 @@ export function conflictRecord(ctx: ServerContext, draft: ConflictDraft): Record
 
 function creationChange(ctx: ServerContext, record: RecordState): AcceptedChange {
   const change: Change = {
-    changeId: randomUUID(),
+    changeId: newId(),
     entityType: 'conflict',
     entityId: record.entityId,
     op: 'upsert',

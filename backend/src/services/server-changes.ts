@@ -1,6 +1,5 @@
 /** Changes this server writes itself (resolutions, account changes), stamped with its own clock. */
-import { randomUUID } from 'node:crypto';
-import type { Change, RecordState } from '@lifeline/core';
+import { newId, type Change, type RecordState } from '@lifeline/core';
 import type { ServerContext } from '../context';
 
 /** Stamps of every field of a record: a server change "that saw everything" uses them as its base. */
@@ -23,7 +22,7 @@ export function serverChange(
   const written = write.op === 'delete' ? ['deletedAt'] : Object.keys(write.fields);
   const stamp = ctx.clock.now();
   return {
-    changeId: randomUUID(),
+    changeId: newId(),
     entityType: target.entityType,
     entityId: target.entityId,
     op: write.op,

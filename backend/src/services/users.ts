@@ -4,7 +4,7 @@
  * cloud); the sign-in row follows from the record (services/accounts.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { ROLES, type PublicUser, type RecordState } from '@lifeline/core';
+import { newId, ROLES, type PublicUser, type RecordState } from '@lifeline/core';
 import { z } from 'zod';
 import type { ServerContext } from '../context';
 import { countUsers, insertCommunity, lockSetup, type Community } from '../db/communities';
@@ -113,7 +113,7 @@ async function createUserIn(
   await users.lockEmails(tx, [input.email]);
   if (await users.emailTaken(tx, input.email))
     throw conflict('email_taken', 'an account with this email already exists');
-  const id = randomUUID();
+  const id = newId();
   return writeUserRecord(ctx, tx, communityId, actor ?? id, id, {
     email: input.email,
     displayName: input.displayName,

@@ -9,6 +9,7 @@
 import {
   DELETED_AT,
   HybridLogicalClock,
+  newId,
   REQUIRED_ON_CREATE,
   SERVER_SET_FIELDS,
   type Change,
@@ -86,7 +87,7 @@ function upsertChange(
   clientTime: string,
 ): Change {
   return {
-    changeId: crypto.randomUUID(),
+    changeId: newId(),
     entityType: target.entityType,
     entityId: target.entityId,
     op: 'upsert',
@@ -108,7 +109,7 @@ function deleteChange(
   for (const [field, seenStamp] of Object.entries(seen)) base[field] = seenStamp ?? null;
   base[DELETED_AT] = seen[DELETED_AT] ?? null;
   return {
-    changeId: crypto.randomUUID(),
+    changeId: newId(),
     entityType: target.entityType,
     entityId: target.entityId,
     op: 'delete',
