@@ -121,14 +121,16 @@ test('full photos kept offline within a budget the person sees and clears; offli
   // Sent: the server has the full image, so this copy counts as kept for offline use.
   await nav(page, 'Sync').click();
   const kept = page.getByTestId('photos-kept');
-  await expect(kept).toHaveText(/^Photos kept offline: [\d.]+ [KM]?B of 50 MB$/);
-  await page.getByLabel('Keep full-size photos offline up to').selectOption({ label: '20 MB' });
+  await expect(kept).toHaveText(/^Photos and files kept offline: [\d.]+ [KM]?B of 50 MB$/);
+  await page.getByLabel('Keep full-size photos and files offline up to').selectOption({ label: '20 MB' });
   await expect(page.getByTestId('photos-note')).toHaveText('Limit set to 20 MB.');
-  await expect(kept).toHaveText(/^Photos kept offline: [\d.]+ [KM]?B of 20 MB$/);
+  await expect(kept).toHaveText(/^Photos and files kept offline: [\d.]+ [KM]?B of 20 MB$/);
   await expectAccessible(page, 'sync page with offline photos');
-  await page.getByRole('button', { name: 'Clear offline photos' }).click();
-  await expect(page.getByTestId('photos-note')).toHaveText(/^Freed 1 photo \([\d.]+ [KM]?B\)\. They load again/);
-  await expect(kept).toHaveText('Photos kept offline: 0 B of 20 MB');
+  await page.getByRole('button', { name: 'Clear offline photos and files' }).click();
+  await expect(page.getByTestId('photos-note')).toHaveText(
+    /^Freed 1 photo or file \([\d.]+ [KM]?B\)\. They load again/,
+  );
+  await expect(kept).toHaveText('Photos and files kept offline: 0 B of 20 MB');
 
   await goOffline(context, page);
   await nav(page, 'Updates').click();

@@ -108,6 +108,7 @@ test('a photo the server refuses for good is shown as not sent, not retried, and
   const writer = await createPerson('volunteer', 'Remy');
   const title = `Shelter roof ${Date.now().toString(36)}`;
   const second = `Shelter door ${Date.now().toString(36)}`;
+  const third = `Shelter gate ${Date.now().toString(36)}`;
   await signIn(page, writer);
 
   // The community's room on the server is full: every declaration is refused.
@@ -176,9 +177,37 @@ test('a photo the server refuses for good is shown as not sent, not retried, and
   await expect(page.getByTestId('update-title')).toHaveText(second);
   await syncNow(page);
   await expect(failed).toContainText('1 photo could not be sent: the server does not accept this kind of file.');
+  // A second one refused: each can be removed on its own, the other staying failed.
+  await nav(page, 'Updates').click();
+  await page.getByRole('link', { name: 'New update' }).click();
+  await page.getByLabel('Title').fill(third);
+  await page.getByLabel('Add photos').setInputFiles(await uniquePhoto(page, 'gate.jpg'));
+  await page.getByRole('button', { name: 'Post update' }).click();
+  await expect(page.getByTestId('update-title')).toHaveText(third);
+  await syncNow(page);
+  await expect(failed).toContainText('2 photos could not be sent: the server does not accept this kind of file.');
+  await expect(failed.getByTestId('failed-item')).toHaveCount(2);
+  await failed.getByRole('button', { name: `Remove Photo in “${second}” from this device` }).click();
+  await failed.getByRole('button', { name: 'Remove for good' }).click();
+  await expect(failed).toContainText('1 photo could not be sent: the server does not accept this kind of file.');
+  await expect(page.getByRole('region', { name: 'Photos' }).getByTestId('photo-failed')).toHaveCount(1);
   await failed.getByRole('button', { name: 'Remove from this device' }).click();
   await failed.getByRole('button', { name: 'Remove for good' }).click();
   await expect(failed).toHaveCount(0);
-  await expect(page.getByRole('region', { name: 'Photos' }).getByTestId('photo-waiting')).toHaveCount(1);
+  // The updates no longer name them: no "still on its way" for a photo nobody will ever send.
+  await expect(page.getByTestId('update-title')).toHaveText(third);
+  await expect(page.getByTestId('photo-waiting')).toHaveCount(0);
+  await expect(page.getByTestId('photo-failed')).toHaveCount(0);
+  await nav(page, 'Updates').click();
+  await page.getByRole('link', { name: second }).click();
+  await expect(page.getByTestId('update-title')).toHaveText(second);
+  await expect(page.getByTestId('photo-waiting')).toHaveCount(0);
+  await expect(page.getByTestId('photo-failed')).toHaveCount(0);
+  // The removal went as an ordinary edit: once synced, the server's record has no such attachment.
+  await syncNow(page);
+  await expect(page.getByTestId('pending-count')).toHaveText('All changes sent');
+  await expect.poll(async () => (await serverUpdate(api, second))?.fields.attachments).toEqual([]);
+  expect((await serverUpdate(api, third))?.fields.attachments).toEqual([]);
+  expect((await serverUpdate(api, title))?.fields.attachments).toHaveLength(1);
   await api.dispose();
 });

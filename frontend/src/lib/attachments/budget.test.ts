@@ -97,7 +97,7 @@ describe('offline photo budget', () => {
     expect(await hashes(db)).toEqual(['own-pending', 'own-thumb-pending', 'small-stand-in', 'thumb']);
   });
 
-  it('"Clear offline photos" frees exactly the full images the server has', async () => {
+  it('"Clear offline photos and files" frees exactly the full images the server has', async () => {
     const db = await freshDb();
     await db.put('attachments', entry('downloaded-1', 300, { openedAt: at(5) }));
     await db.put('attachments', entry('downloaded-2', 200));

@@ -117,7 +117,7 @@ export async function setPhotoBudget(db: LifelineDb, bytes: number): Promise<Fre
   return enforcePhotoBudget(db);
 }
 
-/** "Clear offline photos": every kept-offline image (not thumbnails, not what waits to be sent). */
+/** "Clear offline photos and files": every kept-offline image or PDF (not thumbnails, not what waits to be sent). */
 export async function clearKeptOffline(db: LifelineDb): Promise<Freed> {
   const tx = db.transaction('attachments', 'readwrite');
   const freed: Freed = { photos: 0, bytes: 0 };

@@ -7,7 +7,9 @@
 import { ApiError } from '$lib/api/client';
 import type { AttachmentBlob, LifelineDb, UploadFailure } from '$lib/db';
 import type { AttachmentRef } from '@lifeline/core';
-import { summarise, thumbnailHashOf } from './store';
+import { overlayRecord, type ViewRecord } from '$lib/sync/overlay';
+import { writeFields } from '$lib/sync/outbox';
+import { attachmentsOf, isPhoto, summarise, thumbnailHashOf } from './store';
 
 /** What an upload answer means for the file. */
 export type Verdict =
@@ -85,8 +87,8 @@ export async function uploadFailureOf(db: LifelineDb, ref: AttachmentRef): Promi
 }
 
 /** Send them again at the next sync (the person may have made room, or the server changed its limits). */
-export async function retryFailed(db: LifelineDb): Promise<number> {
-  const failed = await failedUploads(db);
+export async function retryFailed(db: LifelineDb, hashes?: readonly string[]): Promise<number> {
+  const failed = (await failedUploads(db)).filter((entry) => !hashes || hashes.includes(entry.hash));
   const tx = db.transaction('attachments', 'readwrite');
   for (const entry of failed) {
     const { failed: _dropped, ...rest } = entry;
@@ -96,11 +98,113 @@ export async function retryFailed(db: LifelineDb): Promise<number> {
   return failed.length;
 }
 
-/** Remove them from this device (the records still name them; others see "still on its way"). */
-export async function removeFailed(db: LifelineDb): Promise<number> {
+/** Every record of a type as this device shows it, incomplete and deleted ones too (they may name a file as well). */
+async function everyView(db: LifelineDb, entityType: 'update' | 'document'): Promise<ViewRecord[]> {
+  const tx = db.transaction(['records', 'outbox']);
+  const [records, outbox] = await Promise.all([
+    tx.objectStore('records').index('byType').getAll(entityType),
+    tx.objectStore('outbox').getAll(),
+  ]);
+  await tx.done;
+  const pending = new Map<string, typeof outbox>();
+  for (const entry of outbox) {
+    if (entry.change.entityType !== entityType) continue;
+    pending.set(entry.change.entityId, [...(pending.get(entry.change.entityId) ?? []), entry]);
+  }
+  const views: ViewRecord[] = [];
+  for (const record of records) {
+    const view = overlayRecord(record, pending.get(record.entityId) ?? []);
+    pending.delete(record.entityId);
+    if (view) views.push(view);
+  }
+  for (const changes of pending.values()) {
+    const view = overlayRecord(undefined, changes);
+    if (view) views.push(view);
+  }
+  return views;
+}
+
+/** One photo or file that could not be sent, as the person sees it: a photo's image and thumbnail together. */
+export interface FailedItem {
+  /** The failed bytes (the image, its thumbnail or both): what retryFailed and removeFailed take. */
+  hashes: string[];
+  photo: boolean;
+  /** A file's name as picked, when a record gives one. */
+  name?: string;
+  /** The title of a record naming it. */
+  title?: string;
+  reason: string;
+}
+
+/** Each failed photo or file on its own, so the person can send or remove one and keep the rest. */
+export async function failedItems(db: LifelineDb): Promise<FailedItem[]> {
   const failed = await failedUploads(db);
+  if (failed.length === 0) return [];
+  const byHash = new Map(failed.map((entry) => [entry.hash, entry]));
+  const items = new Map<string, FailedItem>();
+  const claimed = new Set<string>();
+  for (const entityType of ['update', 'document'] as const) {
+    for (const view of await everyView(db, entityType)) {
+      for (const ref of attachmentsOf(view.fields)) {
+        const hashes = [...new Set([ref.hash, thumbnailHashOf(ref)])].filter((hash) => byHash.has(hash));
+        if (hashes.length === 0 || items.has(ref.hash)) continue;
+        hashes.forEach((hash) => claimed.add(hash));
+        const title = typeof view.fields.title === 'string' ? view.fields.title : undefined;
+        items.set(ref.hash, {
+          hashes,
+          photo: isPhoto(ref),
+          ...(ref.name ? { name: ref.name } : {}),
+          ...(title ? { title } : {}),
+          reason: byHash.get(hashes[0]!)!.failed!.reason,
+        });
+      }
+    }
+  }
+  for (const entry of failed) {
+    if (claimed.has(entry.hash)) continue;
+    items.set(entry.hash, {
+      hashes: [entry.hash],
+      photo: isPhoto(entry),
+      ...(entry.name ? { name: entry.name } : {}),
+      reason: entry.failed!.reason,
+    });
+  }
+  return [...items.values()];
+}
+
+/**
+ * Remove them from this device, and from every update and document naming
+ * them (as the image or the thumbnail): each gets an ordinary edit of its
+ * `attachments` field without those entries, through the outbox with the
+ * stamp it was seen at as its base, so others stop waiting for them. The
+ * other half of such a photo (its thumbnail or image) goes too unless sent.
+ * `hashes`: only these (default: every failed file).
+ */
+export async function removeFailed(db: LifelineDb, userId: string | null, hashes?: readonly string[]): Promise<number> {
+  const failed = (await failedUploads(db)).filter((entry) => !hashes || hashes.includes(entry.hash));
+  if (failed.length === 0) return 0;
+  const gone = new Set(failed.map((entry) => entry.hash));
+  const names = (ref: AttachmentRef) => gone.has(ref.hash) || gone.has(thumbnailHashOf(ref));
+  const alsoGone = new Set<string>();
+  for (const entityType of ['update', 'document'] as const) {
+    for (const view of await everyView(db, entityType)) {
+      const refs = attachmentsOf(view.fields);
+      const kept = refs.filter((ref) => !names(ref));
+      if (kept.length === refs.length) continue;
+      for (const ref of refs) if (names(ref)) for (const hash of [ref.hash, thumbnailHashOf(ref)]) alsoGone.add(hash);
+      await writeFields(db, userId, {
+        entityType,
+        entityId: view.entityId,
+        fields: { attachments: kept },
+        seen: view.stamps,
+      });
+    }
+  }
   const tx = db.transaction('attachments', 'readwrite');
-  for (const entry of failed) await tx.store.delete(entry.hash);
+  for (const hash of new Set([...gone, ...alsoGone])) {
+    const entry = await tx.store.get(hash);
+    if (entry && (gone.has(hash) || !entry.uploaded)) await tx.store.delete(hash);
+  }
   await tx.done;
   return failed.length;
 }

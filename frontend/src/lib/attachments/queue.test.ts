@@ -394,7 +394,7 @@ describe('photo upload queue', () => {
     expect(await uploadPending(db, server, { pieceBytes: PIECE })).toMatchObject({ uploaded: 1, failed: 1 });
     expect(await uploaded(db, first.hash)).toBe(true);
 
-    expect(await removeFailed(db)).toBe(1);
+    expect(await removeFailed(db, null)).toBe(1);
     expect(await db.get('attachments', second.hash)).toBeUndefined();
     expect(await db.get('attachments', first.hash)).toBeDefined();
     expect(await failedSummary(db)).toEqual({ count: 0, photos: 0, files: 0, reasons: [] });
