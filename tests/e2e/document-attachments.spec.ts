@@ -1,25 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { apiAs, createPerson, expect, goOffline, nav, signIn, syncNow, test } from './helpers';
+import { apiAs, createPerson, expect, expectAccessible, goOffline, nav, signIn, syncNow, test } from './helpers';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const PHOTO = path.join(FIXTURES, 'photo-1.jpg');
 // A minimal hand-written PDF (one page, one line of text).
 const PDF = path.join(FIXTURES, 'rota.pdf');
-
-/** No serious or critical WCAG 2 A/AA finding on the screen as it is now (as accessibility.spec.ts checks). */
-async function expectAccessible(page: Page, screen: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
-    .analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
-  expect(bad, `axe violations on "${screen}"`).toEqual([]);
-}
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 

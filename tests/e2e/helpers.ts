@@ -7,6 +7,7 @@ import {
   type BrowserContext,
   type Page,
 } from '@playwright/test';
+import { AxeBuilder } from '@axe-core/playwright';
 import pg from 'pg';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'admin-password-1', displayName: 'Ada Admin' };
@@ -147,4 +148,15 @@ export async function expireSessions(email: string): Promise<number> {
 /** A link in the main navigation (pages have other links with similar names). */
 export function nav(page: Page, name: string) {
   return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+}
+
+/** No serious or critical WCAG 2 A/AA finding on the screen as it is now (as accessibility.spec.ts checks). */
+export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    .analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
+  expect(bad, `axe violations on "${screen}"`).toEqual([]);
 }

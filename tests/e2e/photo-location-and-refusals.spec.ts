@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import type { APIRequestContext, Page } from '@playwright/test';
-import { apiAs, createPerson, expect, nav, signIn, syncNow, test } from './helpers';
+import { apiAs, createPerson, expect, expectAccessible, nav, signIn, syncNow, test } from './helpers';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 // photo-1.jpg with an EXIF GPS block naming 51° 30' 2.52" N, 0° 7' 28.56" W (51.5007, -0.1246).
@@ -10,17 +9,6 @@ const PLAIN_PHOTO = path.join(FIXTURES, 'photo-1.jpg');
 
 interface ServerUpdate {
   fields: { title?: string; location?: unknown; attachments?: Array<{ hash: string; thumbnailHash: string }> };
-}
-
-/** No serious or critical WCAG 2 A/AA finding on the screen as it is now (as attachments.spec.ts checks). */
-async function expectAccessible(page: Page, screen: string): Promise<void> {
-  const results = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
-    .analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
-  expect(bad, `axe violations on "${screen}"`).toEqual([]);
 }
 
 /** A JPEG no other test has sent (the server and other devices may hold the fixtures' re-encodings already). */
