@@ -1,6 +1,8 @@
 /**
  * Frontend benchmark (prints figures, asserts nothing):
- *   1. pull and apply 10,000 records into IndexedDB in headless Chromium,
+ *   1. pull and apply 10,000 records into IndexedDB in headless Chromium, on
+ *      loopback and again through a slow link (BENCH_LINK_KBIT each way,
+ *      default 1,000 kbit/s, and BENCH_LINK_LATENCY_MS one way, default 300 ms),
  *   2. cold start with no network to the first render of the feed,
  *   3. gzipped size of the JavaScript the first page loads.
  * Starts the real backend on a throwaway Postgres database.
@@ -13,10 +15,13 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from '../tests/e2e/chromium';
 import { ensureFrontendBuilt, ROOT, startBackend } from '../tests/e2e/server';
+import { ThrottledLink } from './bench/throttled-link';
 
 const RECORDS = Number(process.argv[2] ?? 10_000);
 /** Cold opens to time (a new browser process each): the first pays for the worker's start-up too. */
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
+const LINK_KBIT = Number(process.env.BENCH_LINK_KBIT ?? 1000);
+const LATENCY_MS = Number(process.env.BENCH_LINK_LATENCY_MS ?? 300);
 const ADMIN = { email: 'bench@bench.test', password: 'bench-password-1', displayName: 'Bench' };
 
 async function seed(baseUrl: string): Promise<void> {
@@ -74,7 +79,11 @@ function launch(userDataDir: string): Promise<BrowserContext> {
 }
 
 /** The sync log entry of the first sync after sign-in: the engine's own start and finish times. */
-async function firstPullTiming(context: BrowserContext, baseUrl: string) {
+async function firstPullTiming(
+  context: BrowserContext,
+  baseUrl: string,
+  options: { waitForWorker?: boolean; beforeSignIn?: () => void } = {},
+) {
   const page = context.pages()[0] ?? (await context.newPage());
   const jsFiles = new Set<string>();
   page.on('request', (request) => {
@@ -85,6 +94,7 @@ async function firstPullTiming(context: BrowserContext, baseUrl: string) {
   await page.goto(`${baseUrl}/login`);
   await page.getByLabel('Email').fill(ADMIN.email);
   await page.getByLabel('Password').fill(ADMIN.password);
+  options.beforeSignIn?.();
   const clickedAt = Date.now();
   await page.getByRole('button', { name: 'Sign in' }).click();
   const readLog = () =>
@@ -108,15 +118,44 @@ async function firstPullTiming(context: BrowserContext, baseUrl: string) {
     await page.waitForTimeout(250);
   }
   if (!log) throw new Error('no completed sync within 2 minutes');
-  await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', null, {
-    timeout: 30_000,
-  });
+  if (options.waitForWorker ?? true) {
+    await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', null, {
+      timeout: 30_000,
+    });
+  }
   return {
     pulled: log.pulled,
     engineMs: Date.parse(log.finishedAt) - Date.parse(log.startedAt),
     signInToSyncedMs: Date.parse(log.finishedAt) - clickedAt,
     jsFiles: [...jsFiles],
   };
+}
+
+/** The same first sync through a slow link, in a browser profile of its own. */
+async function slowLinkPull(baseUrl: string): Promise<void> {
+  // The app loads at full speed; the link slows down from the sign-in on (what is timed is the sync).
+  const link = await ThrottledLink.start(Number(new URL(baseUrl).port), Infinity, 0);
+  const userDataDir = mkdtempSync(path.join(tmpdir(), 'lifeline-bench-slow-'));
+  try {
+    const context = await launch(userDataDir);
+    let before = 0;
+    const pull = await firstPullTiming(context, `http://127.0.0.1:${link.port}`, {
+      // Not waiting for the service worker: over this link it may still be caching the app.
+      waitForWorker: false,
+      beforeSignIn: () => {
+        link.shape(LINK_KBIT * 1000, LATENCY_MS);
+        before = link.down.bytes;
+      },
+    });
+    await context.close();
+    console.log(
+      `  over ${LINK_KBIT} kbit/s with ${LATENCY_MS} ms each way: pull + apply ${pull.pulled} records ${pull.engineMs} ms ` +
+        `(${Math.round((link.down.bytes - before) / 1024)} KB down from the sign-in on)`,
+    );
+  } finally {
+    rmSync(userDataDir, { recursive: true, force: true });
+    await link.close();
+  }
 }
 
 async function coldOfflineOpen(userDataDir: string, baseUrl: string) {
@@ -194,6 +233,7 @@ async function main(): Promise<void> {
       `pull + apply ${pull.pulled} records into IndexedDB: ${pull.engineMs} ms (sync engine, start to finish)`,
     );
     console.log(`  sign-in click to first sync finished: ${pull.signInToSyncedMs} ms`);
+    await slowLinkPull(backend.baseUrl);
 
     for (let run = 1; run <= COLD_RUNS; run += 1) {
       const cold = await coldOfflineOpen(userDataDir, backend.baseUrl);

@@ -176,6 +176,51 @@ describe('sync engine against the real backend', () => {
     expect(report.pulled).toBe(await reader.db.count('records'));
   });
 
+  it('asks for the next page while the current one is written, and a failed prefetch skips nothing', async () => {
+    const writer = await signedInClient(volunteer);
+    for (let i = 0; i < 6; i += 1) {
+      await writeFields(writer.db, null, {
+        entityType: 'update',
+        entityId: crypto.randomUUID(),
+        fields: { kind: 'status', title: `Q${i}` },
+        seen: {},
+      });
+    }
+    await runSync({ db: writer.db, api: writer.api, reason: 'test' });
+    const reader = await signedInClient(volunteer);
+    const events: string[] = [];
+    let calls = 0;
+    let failThird = true;
+    const api: Endpoints = {
+      ...reader.api,
+      pull: (clientId, cursor, limit) => {
+        calls += 1;
+        events.push(`ask ${calls}`);
+        // Refused at once, while the page before it is still being written: seen only when awaited.
+        if (calls === 3 && failThird) return Promise.reject(new Error('link dropped'));
+        return reader.api.pull(clientId, cursor, limit);
+      },
+    };
+    const onProgress = (progress: { phase: string; pulled: number }) => {
+      if (progress.phase === 'pull' && progress.pulled > 0) events.push(`applied ${progress.pulled}`);
+    };
+    const first = await runSync({ db: reader.db, api, reason: 'test', pullLimit: 2, onProgress });
+    // Page 2 was asked for before page 1 was written, page 3 before page 2.
+    expect(events.slice(0, 4)).toEqual(['ask 1', 'ask 2', 'applied 2', 'ask 3']);
+    expect(first.ok).toBe(false);
+    // Pages 1 and 2 are kept; the cursor is page 2's, so the next run goes on from there.
+    const kept = await reader.db.count('records');
+    expect(first.pulled).toBe(4);
+    expect(kept).toBeGreaterThanOrEqual(4);
+
+    failThird = false;
+    const second = await runSync({ db: reader.db, api, reason: 'test', pullLimit: 2 });
+    expect(second.ok).toBe(true);
+    const titles = (await reader.db.getAllFromIndex('records', 'byType', 'update')).map((r) => r.fields.title);
+    for (let i = 0; i < 6; i += 1) expect(titles).toContain(`Q${i}`);
+    expect(second.pulled + first.pulled).toBe(await reader.db.count('records'));
+  });
+
   it('starts the pull over from the beginning when the cursor belongs to another server', async () => {
     const client = await signedInClient(volunteer);
     await runSync({ db: client.db, api: client.api, reason: 'test' });

@@ -209,11 +209,13 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
   let cursor = (await getMeta(db, 'cursor')) ?? null;
   let restarted = false;
   let emptyPages = 0;
+  let next: ReturnType<Endpoints['pull']> | null = null;
   for (;;) {
     let page;
     try {
-      page = await api.pull(clientId, cursor, limit);
+      page = await (next ?? api.pull(clientId, cursor, limit));
     } catch (error) {
+      next = null;
       // The cursor names another server (e.g. we moved between hub and cloud): start over once.
       if (error instanceof ApiError && RESTART_CODES.has(error.code) && !restarted) {
         restarted = true;
@@ -223,16 +225,21 @@ async function pull(options: SyncOptions, clientId: string, report: SyncReport, 
       }
       throw error;
     }
-    // Only a page that says so ends a re-pull: the empty-page bail-out below has not seen everything.
+    // Empty pages with hasMore: the server waits on a long transaction; stop for now, the next sync goes on.
+    emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
+    const more: boolean = page.hasMore && emptyPages < MAX_EMPTY_PAGES;
+    // Ask for the next page while this one is written to IndexedDB (the slow part on a phone): its
+    // cursor is this page's, and pages are still applied one after another, so a failure skips nothing.
+    next = more ? api.pull(clientId, page.cursor, limit) : null;
+    // A prefetch that fails is seen when it is awaited; until then it must not count as unhandled.
+    next?.catch(() => undefined);
+    // Only a page that says so ends a re-pull: the empty-page bail-out above has not seen everything.
     report.reoffered += await applyPullPage(db, page.records, page.cursor, { caughtUp: !page.hasMore });
     cursor = page.cursor;
     report.pulled += page.records.length;
     progress.pulled += page.records.length;
     options.onProgress?.({ ...progress });
-    if (!page.hasMore) return;
-    // Empty pages with hasMore: the server waits on a long transaction; stop for now, the next sync goes on.
-    emptyPages = page.records.length === 0 ? emptyPages + 1 : 0;
-    if (emptyPages >= MAX_EMPTY_PAGES) return;
+    if (!more) return;
   }
 }
 
