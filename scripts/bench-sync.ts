@@ -228,15 +228,20 @@ async function main() {
   const summary: string[] = [];
   for (const preload of PRELOADS) {
     const database = await createTestDatabase('lifeline_bench');
-    const server = await spawnServer({ DATABASE_URL: database.url, LOG_LEVEL: 'error' });
+    const env = { DATABASE_URL: database.url, LOG_LEVEL: 'error' };
+    let server = await spawnServer(env);
     try {
       const seeded = await seedCommunity(server.url);
       if (preload > 0) {
+        // Preloaded with the server stopped, so its assistant indexer does not start on them meanwhile
+        // (a server of that size indexed them long ago) and then compete with what is measured.
+        await server.stop();
         const started = performance.now();
         await preloadRecords(database.url, seeded.adminUser.communityId, seeded.volunteer.user.id, preload);
         console.log(
           `\n${preload.toLocaleString('en')} records stored (${((performance.now() - started) / 1000).toFixed(1)} s, no ANALYZE)`,
         );
+        server = await spawnServer(env);
       } else {
         console.log('\nempty database');
       }
@@ -286,6 +291,9 @@ async function main() {
       concurrent.name = `push creates (${CLIENTS} clients)`;
       const concurrentRate = line(concurrent);
 
+      // The baselines run with the server stopped: its assistant indexer, catching up on what was just
+      // pushed, must not slow them down (that would flatter the ratios).
+      await server.stop();
       const raw = await rawBaseline(database.url, CHANGES);
       console.log(
         `  raw Postgres: INSERT…ON CONFLICT ${raw.insert.toFixed(0)} rows/s, SELECT pages ${raw.select.toFixed(0)} rows/s` +

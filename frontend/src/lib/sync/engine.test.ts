@@ -51,6 +51,20 @@ async function signedInClient(person: { email: string; password: string }): Prom
   return { db, api, fetch: f };
 }
 
+/** `count` updates titled `${prefix}0`… written by a volunteer and synced to the server. */
+async function publishUpdates(prefix: string, count: number): Promise<void> {
+  const writer = await signedInClient(volunteer);
+  for (let i = 0; i < count; i += 1) {
+    await writeFields(writer.db, null, {
+      entityType: 'update',
+      entityId: crypto.randomUUID(),
+      fields: { kind: 'status', title: `${prefix}${i}` },
+      seen: {},
+    });
+  }
+  await runSync({ db: writer.db, api: writer.api, reason: 'test' });
+}
+
 async function localRecord(client: Client, id: string): Promise<SyncRecord | undefined> {
   return client.db.get('records', ['update', id]);
 }
@@ -158,16 +172,7 @@ describe('sync engine against the real backend', () => {
   });
 
   it('pulls page by page until hasMore is false', async () => {
-    const writer = await signedInClient(volunteer);
-    for (let i = 0; i < 7; i += 1) {
-      await writeFields(writer.db, null, {
-        entityType: 'update',
-        entityId: crypto.randomUUID(),
-        fields: { kind: 'status', title: `P${i}` },
-        seen: {},
-      });
-    }
-    await runSync({ db: writer.db, api: writer.api, reason: 'test' });
+    await publishUpdates('P', 7);
     const reader = await signedInClient(volunteer);
     const report = await runSync({ db: reader.db, api: reader.api, reason: 'test', pullLimit: 2 });
     expect(report.ok).toBe(true);
@@ -177,16 +182,7 @@ describe('sync engine against the real backend', () => {
   });
 
   it('asks for the next page while the current one is written, and a failed prefetch skips nothing', async () => {
-    const writer = await signedInClient(volunteer);
-    for (let i = 0; i < 6; i += 1) {
-      await writeFields(writer.db, null, {
-        entityType: 'update',
-        entityId: crypto.randomUUID(),
-        fields: { kind: 'status', title: `Q${i}` },
-        seen: {},
-      });
-    }
-    await runSync({ db: writer.db, api: writer.api, reason: 'test' });
+    await publishUpdates('Q', 6);
     const reader = await signedInClient(volunteer);
     const events: string[] = [];
     let calls = 0;
