@@ -6,15 +6,16 @@
  *
  * Per stored size: push BENCH_CHANGES creates in batches of 500 (one client,
  * then several at once), pull them into a fresh client in pages of 1,000,
- * push 1% edits, pull the delta, then two raw-Postgres baselines in the same
- * database: the issue's (one narrow table, the same fields) and the rows
- * Lifeline itself stored (a record and a change-log row per change). Each
- * server is warmed up first (1,000 creates pushed and pulled, not counted), as
- * a server in service is; pulls and the raw SELECT are read WARM_PASSES times
- * and the median pass is reported (the first pass is printed beside it).
- * Bytes are counted as they cross the wire:
- * requests gzip-compressed as the PWA sends them, answers compressed for
- * `Accept-Encoding: br, gzip`. Prints, never asserts.
+ * push 1% edits, pull the delta, then raw-Postgres baselines in the same
+ * database: the issue's (one narrow table, the same fields), the rows
+ * Lifeline itself stored (a record and a change-log row per change) written
+ * again, and the pulled records read again in pull order. Each server is
+ * warmed up first (1,000 creates pushed and pulled, not counted), as a server
+ * in service is; pulls and raw SELECTs are read PULL_PASSES (3) times and the
+ * median pass is reported (a pull's first pass is printed beside it). Bytes
+ * are counted as they cross the wire: requests gzip-compressed as the PWA
+ * sends them, answers compressed for `Accept-Encoding: br, gzip`. Prints,
+ * never asserts.
  *
  * New records and changes get time-ordered ids (UUID v7), as the PWA and the
  * server make them; BENCH_IDS=random sends random (v4) ids instead, as an
@@ -219,6 +220,66 @@ async function storedRowsBaseline(url: string, size: number) {
   }
 }
 
+interface PullStart {
+  txId: string;
+  seq: number;
+}
+
+/** Where the records written from now on begin, in pull order. */
+async function pullEnd(url: string): Promise<PullStart> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tx_id: string; seq: string }>(
+      `SELECT r.tx_id::text AS tx_id, r.seq::text AS seq FROM records r ORDER BY r.tx_id DESC, r.seq DESC LIMIT 1`,
+    );
+    return { txId: rows[0]?.tx_id ?? '0', seq: Number(rows[0]?.seq ?? 0) };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The same records a pull reads, straight from the records table in pull
+ * order and pages of 1,000 (the same index walk, the same visibility rule),
+ * parsed by the driver: what reading Lifeline's own rows costs with no HTTP,
+ * no session, no JSON building and no compression.
+ */
+async function storedRowsSelect(url: string, communityId: string, start: PullStart, size: number) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const passes: Array<{ items: number; ms: number }> = [];
+    for (let pass = 0; pass < PULL_PASSES; pass += 1) {
+      const started = performance.now();
+      let after = start;
+      let read = 0;
+      while (read < size) {
+        await client.query('BEGIN; SET LOCAL enable_sort = off');
+        const page = await client.query<{ tx_id: string; seq: string }>(
+          `SELECT r.entity_type, r.entity_id::text AS entity_id, r.fields, r.stamps, r.version, r.deleted_at,
+                  r.updated_at, r.tx_id::text AS tx_id, r.seq::text AS seq
+             FROM records r
+            WHERE r.community_id = $1 AND (r.tx_id, r.seq) > ($2::xid8, $3::bigint)
+              AND r.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY r.tx_id, r.seq LIMIT ${PULL_PAGE}`,
+          [communityId, after.txId, after.seq],
+        );
+        await client.query('COMMIT');
+        read += page.rows.length;
+        const last = page.rows[page.rows.length - 1];
+        if (!last) break;
+        after = { txId: last.tx_id, seq: Number(last.seq) };
+      }
+      passes.push({ items: read, ms: performance.now() - started });
+    }
+    const { median } = medianPass(passes);
+    return median.items / (median.ms / 1000);
+  } finally {
+    await client.end();
+  }
+}
+
 async function main() {
   await useServerBundle();
   console.log(
@@ -255,6 +316,7 @@ async function main() {
       );
       // Where a fresh reader of the new records starts: after everything preloaded (and the warm-up).
       const before = await pull(server.url, reader, null);
+      const start = await pullEnd(database.url);
 
       const creates = Array.from({ length: CHANGES }, (_, i) => create('bench', updateFields(i)));
       const pushed = await push(server.url, writer, creates);
@@ -304,6 +366,11 @@ async function main() {
       console.log(
         `  raw Postgres, the rows Lifeline stored (record + change log, same columns and indexes): ${stored.toFixed(0)} changes/s` +
           `  →  push ${(pushRate / stored).toFixed(2)}× (${CLIENTS} clients ${(concurrentRate / stored).toFixed(2)}×)`,
+      );
+      const storedSelect = await storedRowsSelect(database.url, seeded.adminUser.communityId, start, CHANGES);
+      console.log(
+        `  raw Postgres, the same records read in pull order (no HTTP, no JSON building): ${storedSelect.toFixed(0)} rows/s` +
+          `  →  pull ${(pullRate / storedSelect).toFixed(2)}×`,
       );
       summary.push(
         `  ${String(preload).padStart(7)} stored: push ${pushRate.toFixed(0)}/s, ${CLIENTS} clients ${concurrentRate.toFixed(0)}/s, pull ${pullRate.toFixed(0)}/s`,
