@@ -124,6 +124,18 @@ function medianPass<T extends { items: number; ms: number }>(passes: T[]): { med
   return { median: sorted[Math.floor(sorted.length / 2)]!, first: passes[0]! };
 }
 
+/** Rows per second of the median of PULL_PASSES reads, each returning how many rows it read. */
+async function medianReadRate(read: () => Promise<number>): Promise<number> {
+  const passes: Array<{ items: number; ms: number }> = [];
+  for (let pass = 0; pass < PULL_PASSES; pass += 1) {
+    const started = performance.now();
+    const items = await read();
+    passes.push({ items, ms: performance.now() - started });
+  }
+  const { median } = medianPass(passes);
+  return median.items / (median.ms / 1000);
+}
+
 function line(phase: Phase): number {
   const rate = phase.items / (phase.ms / 1000);
   const per = (bytes: number) => (bytes / Math.max(phase.items, 1)).toFixed(0).padStart(5);
@@ -147,7 +159,7 @@ async function rawBaseline(url: string, size: number) {
     stamps: { title: '001795740430673:00000:bench' },
     version: 1,
   }));
-  let started = performance.now();
+  const started = performance.now();
   for (let i = 0; i < rows.length; i += PUSH_BATCH) {
     await client.query(
       `INSERT INTO bench_raw (id, fields, stamps, version)
@@ -158,9 +170,7 @@ async function rawBaseline(url: string, size: number) {
     );
   }
   const insert = size / ((performance.now() - started) / 1000);
-  const passes: Array<{ items: number; ms: number }> = [];
-  for (let pass = 0; pass < PULL_PASSES; pass += 1) {
-    started = performance.now();
+  const select = await medianReadRate(async () => {
     let last = '00000000-0000-0000-0000-000000000000';
     let read = 0;
     for (;;) {
@@ -169,13 +179,10 @@ async function rawBaseline(url: string, size: number) {
         [last],
       );
       read += page.rows.length;
-      if (page.rows.length < PULL_PAGE) break;
+      if (page.rows.length < PULL_PAGE) return read;
       last = page.rows[page.rows.length - 1]!.id;
     }
-    passes.push({ items: read, ms: performance.now() - started });
-  }
-  const { median } = medianPass(passes);
-  const select = median.items / (median.ms / 1000);
+  });
   await client.query('DROP TABLE bench_raw');
   await client.end();
   return { insert, select };
@@ -249,9 +256,7 @@ async function storedRowsSelect(url: string, communityId: string, start: PullSta
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const passes: Array<{ items: number; ms: number }> = [];
-    for (let pass = 0; pass < PULL_PASSES; pass += 1) {
-      const started = performance.now();
+    return await medianReadRate(async () => {
       let after = start;
       let read = 0;
       while (read < size) {
@@ -271,10 +276,8 @@ async function storedRowsSelect(url: string, communityId: string, start: PullSta
         if (!last) break;
         after = { txId: last.tx_id, seq: Number(last.seq) };
       }
-      passes.push({ items: read, ms: performance.now() - started });
-    }
-    const { median } = medianPass(passes);
-    return median.items / (median.ms / 1000);
+      return read;
+    });
   } finally {
     await client.end();
   }
