@@ -7,7 +7,7 @@
  * Per stored size: push BENCH_CHANGES creates in batches of 500 (one client,
  * then several at once), pull them into a fresh client in pages of 1,000,
  * push 1% edits, pull the delta, then raw-Postgres baselines in the same
- * database: the issue's (one narrow table, the same fields), the rows
+ * database: the issue's (the pushed creates' own rows in one narrow table), the rows
  * Lifeline itself stored (a record and a change-log row per change) written
  * again, and the pulled records read again in pull order. Each server is
  * warmed up first (1,000 creates pushed and pulled, not counted), as a server
@@ -146,17 +146,22 @@ function line(phase: Phase): number {
   return rate;
 }
 
-/** The same rows, straight into Postgres in this database: what the sync work is measured against. */
-async function rawBaseline(url: string, size: number) {
+/**
+ * The issue's baseline: the rows just pushed (the same ids, fields and a stamp
+ * per field, as the creates carried them) straight into one narrow table in
+ * this database, then read back in pages: what the sync work is measured against.
+ */
+async function rawBaseline(url: string, creates: Change[]) {
+  const size = creates.length;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query(
     `CREATE TABLE bench_raw (id uuid PRIMARY KEY, fields jsonb NOT NULL, stamps jsonb NOT NULL, version int NOT NULL)`,
   );
-  const rows = Array.from({ length: size }, (_, i) => ({
-    id: randomUUID(),
-    fields: updateFields(i),
-    stamps: { title: '001795740430673:00000:bench' },
+  const rows = creates.map((change) => ({
+    id: change.entityId,
+    fields: change.fields,
+    stamps: change.stamps,
     version: 1,
   }));
   const started = performance.now();
@@ -359,7 +364,7 @@ async function main() {
       // The baselines run with the server stopped: its assistant indexer, catching up on what was just
       // pushed, must not slow them down (that would flatter the ratios).
       await server.stop();
-      const raw = await rawBaseline(database.url, CHANGES);
+      const raw = await rawBaseline(database.url, creates);
       console.log(
         `  raw Postgres: INSERT…ON CONFLICT ${raw.insert.toFixed(0)} rows/s, SELECT pages ${raw.select.toFixed(0)} rows/s` +
           `  →  push ${(pushRate / raw.insert).toFixed(2)}× raw (${CLIENTS} clients ${(concurrentRate / raw.insert).toFixed(2)}×),` +
