@@ -26,11 +26,11 @@
 import type { ServerContext } from '../context';
 import { readChunksFrom } from '../db/attachments';
 import { readMeta, writeMeta } from '../db/server-meta';
-import { backoffDelay } from '../domain/backoff';
 import { AppError } from '../errors';
 import { appendToUpload, CHUNK_BYTES, declareAttachment } from '../services/attachments';
 import * as store from '../db/attachment-upstream';
 import { UpstreamError, type CloudClient } from './cloud-client';
+import { RoundLoop } from './round-loop';
 
 const LISTING_PAGE = 500;
 const BATCH = 20;
@@ -60,36 +60,49 @@ export class AttachmentTransfer {
   private lastError: string | null = null;
   private current: AttachmentTransferStatus['current'] = null;
   private counts: store.TransferCounts = { pendingUp: 0, failedUp: 0, pendingDown: 0, failedDown: 0 };
-  private failures = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private rerun = false;
-  private stopped = false;
+  private readonly loop: RoundLoop;
 
   constructor(
     private readonly ctx: ServerContext,
     private readonly cloud: CloudClient,
-    private readonly options: { intervalMs: number; backoffMaxMs: number },
-  ) {}
+    options: { intervalMs: number; backoffMaxMs: number },
+  ) {
+    this.loop = new RoundLoop(
+      {
+        work: () => this.transferOnce(),
+        succeeded: () => {
+          this.state = 'idle';
+          this.lastError = null;
+        },
+        failed: (error, failures) => {
+          this.state = error instanceof UpstreamError && error.kind === 'unreachable' ? 'offline' : 'error';
+          this.lastError = (error as Error).message;
+          if (!this.stopped) this.ctx.log.warn({ err: this.lastError, failures }, 'attachment transfer failed');
+        },
+        settled: async () => {
+          this.current = null;
+          this.counts = await store.countTransfers(this.ctx.db).catch(() => this.counts);
+        },
+      },
+      { ...options, kickDelayMs: 0 },
+    );
+  }
+
+  private get stopped(): boolean {
+    return this.loop.isStopped;
+  }
 
   start(): void {
-    this.schedule(0);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** Something may have changed (a record round ended, a file completed here): look soon. */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
-    }
-    if (this.failures === 0) this.schedule(0);
+    this.loop.kick();
   }
 
   async status(): Promise<AttachmentTransferStatus> {
@@ -101,42 +114,6 @@ export class AttachmentTransfer {
       lastError: this.lastError,
       current: this.current,
     };
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), delayMs);
-    this.timer.unref();
-  }
-
-  private round(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = (async () => {
-      try {
-        do {
-          this.rerun = false;
-          await this.transferOnce();
-        } while (this.rerun && !this.stopped);
-        this.failures = 0;
-        this.state = 'idle';
-        this.lastError = null;
-        this.schedule(this.options.intervalMs);
-      } catch (error) {
-        this.failures += 1;
-        this.state = error instanceof UpstreamError && error.kind === 'unreachable' ? 'offline' : 'error';
-        this.lastError = (error as Error).message;
-        if (!this.stopped) {
-          this.ctx.log.warn({ err: this.lastError, failures: this.failures }, 'attachment transfer failed');
-        }
-        this.schedule(backoffDelay(this.failures, { baseMs: 500, capMs: this.options.backoffMaxMs, floorMs: 250 }));
-      } finally {
-        this.current = null;
-        this.counts = await store.countTransfers(this.ctx.db).catch(() => this.counts);
-        this.running = undefined;
-      }
-    })();
-    return this.running;
   }
 
   private async transferOnce(): Promise<void> {

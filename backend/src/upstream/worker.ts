@@ -18,11 +18,11 @@ import {
   requeueAcceptedChanges,
   type QueuedChange,
 } from '../db/upstream';
-import { backoffDelay } from '../domain/backoff';
 import { batchesToSendTogether } from '../domain/push-pipeline';
 import { mergeRemoteRecords } from '../services/merge-remote';
 import { ATTACHMENT_CURSOR_KEY, AttachmentTransfer, type AttachmentTransferStatus } from './attachments';
 import { CloudClient, UpstreamError } from './cloud-client';
+import { RoundLoop } from './round-loop';
 
 const PUSH_BATCH = 500;
 const PULL_PAGE = 2000;
@@ -51,13 +51,8 @@ export class UpstreamWorker {
   private state: UpstreamState = 'starting';
   private lastSyncAt: string | null = null;
   private lastError: string | null = null;
-  private nextAttemptAt: string | null = null;
   private counts = { pending: 0, rejected: 0 };
-  private failures = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private rerun = false;
-  private stopped = false;
+  private readonly loop: RoundLoop;
   private readonly cloud: CloudClient;
   private readonly stopping = new AbortController();
   private readonly attachments: AttachmentTransfer;
@@ -68,28 +63,43 @@ export class UpstreamWorker {
   ) {
     this.cloud = new CloudClient(upstream.url, upstream.apiKey, 15_000, this.stopping.signal);
     this.attachments = new AttachmentTransfer(ctx, this.cloud, upstream);
+    this.loop = new RoundLoop(
+      {
+        work: () => this.syncOnce(),
+        succeeded: () => {
+          this.state = 'online';
+          this.lastError = null;
+          this.lastSyncAt = new Date().toISOString();
+          // The cloud answers: files may move now (the first round also learnt the community).
+          this.attachments.kick();
+        },
+        failed: (error, failures) => {
+          this.state = error instanceof UpstreamError && error.kind === 'unreachable' ? 'offline' : 'error';
+          this.lastError = (error as Error).message;
+          this.ctx.log.warn({ err: this.lastError, failures }, 'upstream sync failed');
+        },
+        settled: async () => {
+          this.counts = await countUpstream(this.ctx.db).catch(() => this.counts);
+        },
+      },
+      { intervalMs: upstream.intervalMs, backoffMaxMs: upstream.backoffMaxMs, kickDelayMs: KICK_DELAY_MS },
+    );
   }
 
   start(): void {
-    this.schedule(0);
+    this.loop.start();
     this.attachments.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    const stopped = this.loop.stop();
     this.stopping.abort();
-    await Promise.all([this.running, this.attachments.stop()]);
+    await Promise.all([stopped, this.attachments.stop()]);
   }
 
   /** Local changes landed: sync soon rather than at the next period (unless backing off). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
-    }
-    if (this.failures === 0) this.schedule(KICK_DELAY_MS);
+    this.loop.kick();
   }
 
   async status(): Promise<UpstreamStatus> {
@@ -100,53 +110,14 @@ export class UpstreamWorker {
       pendingUp: this.counts.pending,
       rejectedUp: this.counts.rejected,
       lastError: this.lastError,
-      nextAttemptAt: this.nextAttemptAt,
+      nextAttemptAt: this.loop.nextAttemptAt,
       attachments: await this.attachments.status(),
     };
   }
 
   /** One full round now (tests and the first start use it); resolves when done. */
   async syncNow(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.round();
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    clearTimeout(this.timer);
-    this.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
-    this.timer = setTimeout(() => void this.round(), delayMs);
-    this.timer.unref();
-  }
-
-  private round(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = (async () => {
-      try {
-        do {
-          this.rerun = false;
-          await this.syncOnce();
-        } while (this.rerun && !this.stopped);
-        this.failures = 0;
-        this.state = 'online';
-        this.lastError = null;
-        this.lastSyncAt = new Date().toISOString();
-        this.schedule(this.upstream.intervalMs);
-        // The cloud answers: files may move now (the first round also learnt the community).
-        this.attachments.kick();
-      } catch (error) {
-        this.failures += 1;
-        const failure = error instanceof UpstreamError ? error : undefined;
-        this.state = failure?.kind === 'unreachable' ? 'offline' : 'error';
-        this.lastError = (error as Error).message;
-        this.ctx.log.warn({ err: this.lastError, failures: this.failures }, 'upstream sync failed');
-        this.schedule(backoffDelay(this.failures, { baseMs: 500, capMs: this.upstream.backoffMaxMs, floorMs: 250 }));
-      } finally {
-        this.counts = await countUpstream(this.ctx.db).catch(() => this.counts);
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    await this.loop.runNow();
   }
 
   /**
@@ -223,7 +194,7 @@ export class UpstreamWorker {
     const pull = (cursor: string | null) => this.cloud.pull(`hub:${this.ctx.serverId}`, cursor, PULL_PAGE);
     let emptyPages = 0;
     let next: ReturnType<typeof pull> | null = null;
-    for (let pages = 0; pages < 10_000 && !this.stopped; pages += 1) {
+    for (let pages = 0; pages < 10_000 && !this.loop.isStopped; pages += 1) {
       let page;
       try {
         page = await (next ?? pull(await readMeta(this.ctx.db, CURSOR_KEY)));
@@ -269,7 +240,8 @@ export class UpstreamWorker {
       await offerAllAttachmentsAgain(tx, communityId);
       return requeueAcceptedChanges(tx, communityId);
     });
-    if (requeued > 0) this.rerun = true;
+    // Send them in this same round: a kick during a round runs it again at once.
+    if (requeued > 0) this.loop.kick();
     this.ctx.log.warn(
       { requeued },
       'the cloud refused our cursor (restored or replaced): pulling again from the start, sending every change accepted here again',
