@@ -177,6 +177,50 @@ describe('mergeChange', () => {
   });
 });
 
+describe('two creates of one record (a device re-offered it to a restored cloud; the hub forwards the original)', () => {
+  /** The same fields under the same stamps, by another change and another author: who made it is filled in apart. */
+  function creates(originalId: string, reofferId: string) {
+    const fields = { kind: 'need', title: 'Water' };
+    const original: Change = { ...upsert(fields, s(1000)), changeId: originalId, author: 'author-at-hub' };
+    const reoffer: Change = { ...upsert(fields, s(1000)), changeId: reofferId, author: 'member-who-reoffered' };
+    return { original, reoffer };
+  }
+
+  it.each([
+    ['the original id sorts first', '00000000-0000-4000-8000-00000000a001', '00000000-0000-4000-8000-00000000b002'],
+    [
+      'the re-offer id sorts first (a device clock behind, or random ids)',
+      'ffffffff-0000-4000-8000-00000000a001',
+      '00000000-0000-4000-8000-00000000b002',
+    ],
+  ])('the hub and the cloud keep the same createdBy whichever id sorts first: %s', (_, originalId, reofferId) => {
+    const { original, reoffer } = creates(originalId, reofferId);
+    // The cloud: the re-offer made it again, then the hub's forwarded original arrived.
+    const atCloud = apply(apply(null, reoffer).record, original).record;
+    // The hub: the original made it; later it pulls the cloud's state.
+    const atHub = mergeRecordStates(apply(null, original).record, atCloud);
+    expect(atHub.fields).toEqual(atCloud.fields);
+    expect(atHub.stamps).toEqual(atCloud.stamps);
+    // And the other way round (a replica that saw them in the other order) ends the same.
+    const otherOrder = apply(apply(null, original).record, reoffer).record;
+    expect(otherOrder.fields).toEqual(atCloud.fields);
+    expect(otherOrder.meta.createdBy?.changeId).toBe(atCloud.meta.createdBy?.changeId);
+  });
+
+  it('a later create never takes a field someone wrote, even under a lower stamp', () => {
+    const { original, reoffer } = creates(
+      'ffffffff-0000-4000-8000-00000000a001',
+      '00000000-0000-4000-8000-00000000b002',
+    );
+    // An edit that reached this server before either create (its writer saw the record elsewhere).
+    const early = apply(null, upsert({ status: 'done' }, s(500, 'e'), { status: s(400, 'x') })).record;
+    const after = apply(apply(early, reoffer).record, original).record;
+    expect(after.fields.status).toBe('done');
+    expect(after.stamps.status).toBe(s(500, 'e'));
+    expect(after.fields.createdBy).toBe('author-at-hub');
+  });
+});
+
 describe('mergeRecordStates', () => {
   it('is commutative and idempotent', () => {
     const base = apply(null, upsert({ kind: 'need', title: 'T' }, s(1000))).record;

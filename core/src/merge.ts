@@ -358,7 +358,12 @@ export function mergeChange(current: RecordState | null, change: Change, ctx: Me
 
   conflicts.push(...deleteConflicts(current, record, change, writes, seen, writerMeta));
 
-  if (isCreate) fillDefaults(record, entityType, writes, ctx, writerMeta);
+  // Another create of a record held already (a device re-offered it to a restored server, and then the
+  // original arrived too): its defaults contend with the first create's, by stamp and change id as
+  // record states merge, so every replica names the same creator whichever create it saw first.
+  const isAnotherCreate =
+    !isCreate && !isNew && change.op === 'upsert' && sawNothing && required.every((field) => field in source);
+  if (isCreate || isAnotherCreate) fillDefaults(record, entityType, writes, ctx, writerMeta, isAnotherCreate);
 
   record.version += 1;
   const conflictFieldNames = new Set(conflicts.map((c) => c.field));
@@ -513,21 +518,29 @@ function fillDefaults(
   writes: FieldWrite[],
   ctx: MergeContext,
   writerMeta: (base: Stamp | null) => FieldMeta,
+  contend = false,
 ): void {
   let createStamp = writes[0]!.stamp;
   for (const write of writes) if (write.stamp < createStamp) createStamp = write.stamp;
   // One meta for every default: nothing changes a stored meta in place (edits replace it), so they can share it.
   const meta: FieldMeta = { ...writerMeta(null), isDefault: true };
+  // A field is this create's to fill when nothing holds it, or (contending) when another create's default
+  // holds it and this one outranks it. Never over a value someone wrote.
+  const takes = (field: string): boolean => {
+    const held = record.stamps[field];
+    if (held === undefined) return true;
+    const heldMeta = record.meta[field];
+    return contend && heldMeta?.isDefault === true && outranks(createStamp, meta.changeId, held, heldMeta.changeId);
+  };
   const defaults = DEFAULT_FIELDS[entityType];
   for (const field of Object.keys(defaults)) {
-    if (record.stamps[field] !== undefined) continue;
+    if (!takes(field)) continue;
     const value = defaults[field];
     setField(record, field, typeof value === 'object' && value !== null ? cloneJson(value) : value, createStamp, meta);
   }
   if (entityType === 'update' || entityType === 'document') {
-    if (record.stamps.createdAt === undefined) setField(record, 'createdAt', stampTime(createStamp), createStamp, meta);
-    if (record.stamps.createdBy === undefined)
-      setField(record, 'createdBy', meta.author ?? ctx.author, createStamp, meta);
+    if (takes('createdAt')) setField(record, 'createdAt', stampTime(createStamp), createStamp, meta);
+    if (takes('createdBy')) setField(record, 'createdBy', meta.author ?? ctx.author, createStamp, meta);
   }
 }
 
