@@ -5,3 +5,4 @@ export * from './validate-change';
 export * from './assistant-contract';
 export * from './clone-json';
 export * from './ids';
+export * from './reoffer';

@@ -6,16 +6,7 @@
  * The clock lives in the meta store and is advanced in the same transaction
  * as the outbox write, so two tabs never issue the same stamp.
  */
-import {
-  DELETED_AT,
-  HybridLogicalClock,
-  newId,
-  REQUIRED_ON_CREATE,
-  SERVER_SET_FIELDS,
-  type Change,
-  type EntityType,
-  type SyncRecord,
-} from '@lifeline/core';
+import { DELETED_AT, HybridLogicalClock, newId, type Change, type EntityType } from '@lifeline/core';
 import { getMetaIn, setMetaIn, type AttachmentBlob, type LifelineDb, type OutboxEntry } from '$lib/db';
 import { wallClockOf } from './wall-clock';
 
@@ -145,54 +136,6 @@ export function writeFields(db: LifelineDb, userId: string | null, write: FieldW
  */
 export function deleteRecord(db: LifelineDb, userId: string | null, write: DeleteWrite): Promise<Change> {
   return enqueue(db, userId, (stamp, clientTime) => deleteChange(write, stamp, write.seen, clientTime));
-}
-
-/**
- * What this device holds of a record, offered again to a server that may
- * have lost it (restored from a backup): each field under the stamp it has
- * here, never a new one, so a server that still has a value finds nothing
- * new in it. `behind` names the fields the server's copy lacks or holds
- * older, with the server's stamp as each one's base (the writer saw it, so
- * no conflict); null when the server has no copy at all: then every field
- * goes, with no base, and the server takes it as the record's create. A
- * tombstone goes as the same, then a delete that saw every field. createdBy
- * and createdAt are the server's to set. No change when nothing is missing.
- */
-export function reofferChanges(
-  record: SyncRecord,
-  behind: Record<string, string | null> | null,
-  clientTime: string,
-): Change[] {
-  const missing = (field: string) => behind === null || Object.hasOwn(behind, field);
-  const baseOf = (field: string) => behind?.[field] ?? null;
-  const serverSet: readonly string[] = SERVER_SET_FIELDS;
-  const names = Object.keys(record.stamps).filter(
-    (field) =>
-      missing(field) &&
-      !serverSet.includes(field) &&
-      (field === DELETED_AT ? record.deletedAt === null : Object.hasOwn(record.fields, field)),
-  );
-  const changes: Change[] = [];
-  // A create without its required fields would be refused (a record this device only ever saw incomplete).
-  const complete = behind !== null || REQUIRED_ON_CREATE[record.entityType].every((field) => names.includes(field));
-  if (names.length > 0 && complete) {
-    changes.push(
-      upsertChange(
-        record,
-        Object.fromEntries(names.map((field) => [field, field === DELETED_AT ? null : record.fields[field]])),
-        Object.fromEntries(names.map((field) => [field, record.stamps[field]!])),
-        Object.fromEntries(names.map((field) => [field, baseOf(field)])),
-        clientTime,
-      ),
-    );
-  }
-  const deletedStamp = record.stamps[DELETED_AT];
-  if (record.deletedAt !== null && deletedStamp && missing(DELETED_AT)) {
-    changes.push(
-      deleteChange(record, deletedStamp, { ...record.stamps, [DELETED_AT]: baseOf(DELETED_AT) }, clientTime),
-    );
-  }
-  return changes;
 }
 
 /** Only the fields whose value differs from what was shown: an edit never rewrites untouched fields. */

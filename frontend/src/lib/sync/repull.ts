@@ -7,17 +7,16 @@
  * update and document it brings is marked with what this device holds newer
  * than the server's copy, and when it reaches the end, whatever the server
  * did not bring back, or brought back older, goes to the outbox as a
- * re-offer (outbox.ts `reofferChanges`) and out with the next push.
+ * re-offer (`reofferChanges` in core/src/reoffer.ts) and out with the next push.
  *
  * Only for a server that says it is this same data restored (`restored` on
  * `cursor_mismatch`) or that cannot read our cursor. A device that moved to
  * another server (a hub, the cloud) must not offer it everything the other
  * one had: that travels between the servers, with its real authors.
  */
-import { compareStamps, roleAtLeast, type SyncRecord } from '@lifeline/core';
+import { compareStamps, reofferChanges, roleAtLeast, type SyncRecord } from '@lifeline/core';
 import type { IDBPTransaction } from 'idb';
 import { getMetaIn, setMetaIn, type LifelineDb, type LifelineSchema, type RepullEpoch } from '$lib/db';
-import { reofferChanges } from './outbox';
 
 export type RepullTx = IDBPTransaction<LifelineSchema, ('records' | 'meta' | 'repullSeen' | 'outbox')[], 'readwrite'>;
 
