@@ -28,6 +28,7 @@ const TABLES = [
   'rate_limits',
   'assistant_passages',
   'upstream_outbox',
+  'upstream_repull_seen',
   'attachments',
   'attachment_chunks',
   'attachment_downloads',

@@ -5,8 +5,26 @@
  * (backend/src/upstream/repull.ts).
  */
 import { DELETED_AT, REQUIRED_ON_CREATE, SERVER_SET_FIELDS, type Change, type SyncRecord } from './contract';
+import { compareStamps } from './hlc';
 import { cloneJson } from './clone-json';
 import { newId } from './ids';
+
+/**
+ * The fields `local` holds under a newer stamp than the server's copy
+ * `remote`, each with the server's stamp (null where it has none): the
+ * `behind` that `reofferChanges` takes.
+ */
+export function fieldsHeldNewer(
+  local: { stamps: Record<string, string> } | null,
+  remote: { stamps: Record<string, string> },
+): Record<string, string | null> {
+  const behind: Record<string, string | null> = {};
+  for (const [field, stamp] of Object.entries(local?.stamps ?? {})) {
+    const theirs = remote.stamps[field];
+    if (compareStamps(stamp, theirs) > 0) behind[field] = theirs ?? null;
+  }
+  return behind;
+}
 
 /**
  * Each field goes under the stamp it has here, never a new one, so a server

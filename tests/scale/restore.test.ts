@@ -240,12 +240,23 @@ describe('restore drill', () => {
     const late = createUpdate('hubMember', { kind: 'offer', title: 'Delivered after the backup' });
     expect((await member.post('/api/sync/push', { clientId: 'hm', changes: [late] })).status).toBe(200);
     await atCloud(late.entityId);
+    // Written at the cloud by one of its own members after the backup: the hub only pulled it.
+    const cloudOnly = createUpdate('cloudMember', { kind: 'need', title: 'Written at the cloud after the backup' });
+    const pushed = await seeded.coordinator.client.post('/api/sync/push', { clientId: 'cm', changes: [cloudOnly] });
+    expect(pushed.status).toBe(200);
+    const atHub = (entityId: string) =>
+      until(`update ${entityId} at the hub`, async () => {
+        const reply = await member.get(`/api/records/update/${entityId}`);
+        return reply.status === 200 ? (reply.body.record as SyncRecord) : undefined;
+      });
+    await atHub(cloudOnly.entityId);
     await idle();
     await cloud.stop();
 
     const restored = 'lifeline_hub_cloud_restored';
     script('restore', ['--from', dump, '--to', target.url(restored)]);
     expect(await recordCount(target, restored, late.entityId)).toBe(0);
+    expect(await recordCount(target, restored, cloudOnly.entityId)).toBe(0);
     cloud = await spawnServer({ DATABASE_URL: target.url(restored), PORT: port });
     servers.push(cloud);
 
@@ -253,7 +264,16 @@ describe('restore drill', () => {
     const back = await atCloud(late.entityId);
     expect(back.fields).toMatchObject({ title: 'Delivered after the backup', createdBy: seeded.volunteer.user.id });
     expect(back.stamps.title).toBe(late.stamps.title);
+    // What the hub only pulled comes back when its re-pull ends, under its own stamps and its creator.
+    const cloudOnlyBack = await atCloud(cloudOnly.entityId);
+    expect(cloudOnlyBack.fields).toMatchObject({
+      title: 'Written at the cloud after the backup',
+      createdBy: seeded.coordinator.user.id,
+    });
+    expect(cloudOnlyBack.stamps.title).toBe(cloudOnly.stamps.title);
     await idle();
+    const settled = await atHub(cloudOnly.entityId);
+    expect(settled.fields).toEqual((await atCloud(cloudOnly.entityId)).fields);
     expect((await member.get('/api/sync/status')).body.upstream).toMatchObject({ state: 'online', rejectedUp: 0 });
   }, 300_000);
 });

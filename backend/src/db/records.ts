@@ -17,7 +17,7 @@ export interface PullPosition {
   seq: number;
 }
 
-interface RecordRow {
+export interface RecordRow {
   entity_type: string;
   entity_id: string;
   fields: Record<string, unknown>;
@@ -30,7 +30,7 @@ interface RecordRow {
 
 const COLUMNS = 'entity_type, entity_id::text AS entity_id, fields, stamps, meta, deleted_at, version, updated_at';
 
-function toRecord(row: RecordRow): StoredRecord {
+export function toRecord(row: RecordRow): StoredRecord {
   return {
     entityType: row.entity_type as EntityType,
     entityId: row.entity_id,

@@ -5,12 +5,21 @@
  * upstream again, and unchanged ones are not rewritten (no echo to browsers).
  * Accounts follow the user records that came down.
  */
-import { deepEqual, isEntityType, isStamp, mergeRecordStates, type RecordState, type SyncRecord } from '@lifeline/core';
+import {
+  deepEqual,
+  fieldsHeldNewer,
+  isEntityType,
+  isStamp,
+  mergeRecordStates,
+  type RecordState,
+  type SyncRecord,
+} from '@lifeline/core';
 import type { ServerContext } from '../context';
 import { recordChanges } from '../db/changes';
 import type { Queryable } from '../db/database';
 import { keyOf, loadRecords, lockEntities, saveRecords } from '../db/records';
 import { enqueueForUpstream } from '../db/upstream';
+import { noteSeen, type Behind } from '../db/upstream-repull';
 import { projectAccounts } from './accounts';
 import { newConflicts } from './conflict-records';
 
@@ -21,11 +30,14 @@ export async function mergeRemoteRecords(
   tx: Queryable,
   communityId: string,
   remote: RemoteRecord[],
+  /** During a re-pull from a restored cloud: note what this hub holds newer than each record sent. */
+  { repull = false }: { repull?: boolean } = {},
 ): Promise<number> {
   const incoming = remote.filter((record) => isEntityType(record.entityType));
   await lockEntities(tx, communityId, incoming);
   const local: Map<string, RecordState> = await loadRecords(tx, communityId, incoming);
   const changed: RecordState[] = [];
+  const seen: Array<{ entityType: string; entityId: string; behind: Behind }> = [];
   let newest: string | null = null;
   for (const record of incoming) {
     const state: RecordState = {
@@ -38,6 +50,9 @@ export async function mergeRemoteRecords(
       version: record.version,
     };
     const before = local.get(keyOf(record)) ?? null;
+    if (repull && REOFFERED_TYPES.has(record.entityType)) {
+      seen.push({ entityType: record.entityType, entityId: record.entityId, behind: fieldsHeldNewer(before, state) });
+    }
     const merged = mergeRecordStates(before, state);
     // Only a well-formed stamp may stand for the page (an unreadable one would sort above every real one).
     for (const stamp of Object.values(record.stamps)) {
@@ -55,6 +70,7 @@ export async function mergeRemoteRecords(
   // Our next stamps sort after everything that came down: the newest stamp of the page is enough.
   if (newest) ctx.clock.receive(newest);
   await saveRecords(tx, communityId, changed);
+  await noteSeen(tx, communityId, seen);
 
   // Accounts that came down may share an email with one made here during the outage.
   const drafts = await projectAccounts(ctx, tx, communityId, changed, local);
@@ -70,3 +86,6 @@ export async function mergeRemoteRecords(
   }
   return changed.length;
 }
+
+/** The types a restored cloud may have lost and this hub offers again (as browsers do). */
+const REOFFERED_TYPES = new Set(['update', 'document']);

@@ -10,6 +10,7 @@ import type { ServerContext } from '../context';
 import { offerAllAttachmentsAgain } from '../db/attachment-upstream';
 import { ensureCommunity, findCommunity } from '../db/communities';
 import { readMeta, writeMeta } from '../db/server-meta';
+import { beginRepull, repullUnderWay } from '../db/upstream-repull';
 import {
   countUpstream,
   markDelivered,
@@ -22,6 +23,7 @@ import { batchesToSendTogether } from '../domain/push-pipeline';
 import { mergeRemoteRecords } from '../services/merge-remote';
 import { ATTACHMENT_CURSOR_KEY, AttachmentTransfer, type AttachmentTransferStatus } from './attachments';
 import { CloudClient, UpstreamError } from './cloud-client';
+import { offerWhatTheCloudLacks } from './repull';
 import { RoundLoop } from './round-loop';
 
 const PUSH_BATCH = 500;
@@ -212,10 +214,12 @@ export class UpstreamWorker {
       next = more ? pull(page.cursor) : null;
       // A prefetch that fails is seen when it is awaited; until then it must not count as unhandled.
       next?.catch(() => undefined);
+      const repull = await repullUnderWay(this.ctx.db);
       await this.ctx.db.transaction(async (tx) => {
-        await mergeRemoteRecords(this.ctx, tx, communityId, page.records);
+        await mergeRemoteRecords(this.ctx, tx, communityId, page.records, { repull });
         await writeMeta(tx, CURSOR_KEY, page.cursor);
       });
+      if (repull && !page.hasMore) await this.offerWhatTheCloudLacks(communityId);
       if (!more) return;
     }
   }
@@ -227,10 +231,10 @@ export class UpstreamWorker {
    * restored cloud may have lost some we had delivered; it dedupes the rest
    * by change id. Another round follows at once to send them.
    *
-   * Not covered: records this hub only pulled from the cloud (written by
-   * devices of the cloud) that the restored cloud lost. The hub merged them
-   * as states and has no change of its own to send; the devices that wrote
-   * them offer them again when they re-pull (frontend/src/lib/sync/repull.ts).
+   * Records this hub only pulled from the cloud (written by the cloud's own
+   * members) have no change here to send again: the re-pull begun here notes
+   * what the cloud sends back, and at its end offers it what it lacks
+   * (repull.ts).
    */
   private async restartAgainstNewCloud(communityId: string): Promise<void> {
     const requeued = await this.ctx.db.transaction(async (tx) => {
@@ -238,6 +242,7 @@ export class UpstreamWorker {
       // Files too: list the cloud's again from the start, and offer it every file held here.
       await writeMeta(tx, ATTACHMENT_CURSOR_KEY, null);
       await offerAllAttachmentsAgain(tx, communityId);
+      await beginRepull(tx, communityId);
       return requeueAcceptedChanges(tx, communityId);
     });
     // Send them in this same round: a kick during a round runs it again at once.
@@ -246,5 +251,12 @@ export class UpstreamWorker {
       { requeued },
       'the cloud refused our cursor (restored or replaced): pulling again from the start, sending every change accepted here again',
     );
+  }
+
+  /** The re-pull reached the end: queue what the restored cloud lacks, and send it in this same round. */
+  private async offerWhatTheCloudLacks(communityId: string): Promise<void> {
+    const offered = await offerWhatTheCloudLacks(this.ctx, communityId);
+    if (offered > 0) this.loop.kick();
+    this.ctx.log.warn({ offered }, 're-pull from the restored cloud done: offering it again what it lacks');
   }
 }

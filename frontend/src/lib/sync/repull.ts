@@ -14,7 +14,7 @@
  * another server (a hub, the cloud) must not offer it everything the other
  * one had: that travels between the servers, with its real authors.
  */
-import { compareStamps, reofferChanges, roleAtLeast, type SyncRecord } from '@lifeline/core';
+import { fieldsHeldNewer, reofferChanges, roleAtLeast, type SyncRecord } from '@lifeline/core';
 import type { IDBPTransaction } from 'idb';
 import { getMetaIn, setMetaIn, type LifelineDb, type LifelineSchema, type RepullEpoch } from '$lib/db';
 
@@ -44,16 +44,6 @@ export async function currentEpoch(tx: RepullTx): Promise<RepullEpoch | null> {
   return (await getMetaIn(tx, 'repullEpoch')) ?? null;
 }
 
-/** Fields `local` (already merged with `remote`) holds under a newer stamp than the server's copy. */
-export function behindServer(local: SyncRecord, remote: SyncRecord): Record<string, string | null> {
-  const behind: Record<string, string | null> = {};
-  for (const [field, stamp] of Object.entries(local.stamps)) {
-    const theirs = remote.stamps[field];
-    if (compareStamps(stamp, theirs) > 0) behind[field] = theirs ?? null;
-  }
-  return behind;
-}
-
 /** Note that the epoch's re-pull brought `remote` (merged here into `local`). */
 export function markSeen(tx: RepullTx, epoch: RepullEpoch, local: SyncRecord, remote: SyncRecord): Promise<unknown> {
   if (!(REOFFERED_TYPES as readonly string[]).includes(remote.entityType)) return Promise.resolve();
@@ -61,7 +51,7 @@ export function markSeen(tx: RepullTx, epoch: RepullEpoch, local: SyncRecord, re
     entityType: remote.entityType,
     entityId: remote.entityId,
     epoch: epoch.id,
-    behind: behindServer(local, remote),
+    behind: fieldsHeldNewer(local, remote),
   });
 }
 
