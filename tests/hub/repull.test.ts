@@ -5,7 +5,7 @@
  * already sends again are left to the log, and what the cloud holds as it is
  * goes nowhere. The end-to-end restore is in tests/scale/restore.test.ts.
  */
-import { mergeChange, type Change, type RecordState } from '@lifeline/core';
+import { mergeChange, validateChange, type Change, type RecordState } from '@lifeline/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pendingUpstream } from '../../backend/src/db/upstream';
 import { beginRepull, repullUnderWay } from '../../backend/src/db/upstream-repull';
@@ -38,6 +38,7 @@ describe('a hub at the end of its re-pull from a restored cloud', () => {
   let server: TestServer;
   let communityId: string;
   const offered = new Map<string, Change[]>();
+  let conflictId = '';
 
   // Pulled only: P lost by the cloud, Q held older there, S held as it is. Made here: A lost, B held older.
   const pCreate = createUpdate('cloudDevice', { kind: 'need', title: 'Pulled, lost by the cloud' });
@@ -80,6 +81,15 @@ describe('a hub at the end of its re-pull from a restored cloud', () => {
       seeded.volunteer.client.post('/api/sync/push', { clientId: 'hub-member', changes });
     expect((await push([aCreate, bCreate])).status).toBe(200);
     expect((await push([bEdit])).status).toBe(200);
+    // Two members set B's status at once, having seen the same: a conflict record, found here.
+    const statusBase = { status: bCreate.stamps.kind };
+    expect((await push([edit('hubDevice', bCreate.entityId, { status: 'in_progress' }, statusBase)])).status).toBe(200);
+    const other = await seeded.coordinator.client.post('/api/sync/push', {
+      clientId: 'hub-coordinator',
+      changes: [edit('hubDevice2', bCreate.entityId, { status: 'resolved' }, statusBase)],
+    });
+    expect(other.body.results[0].conflictIds).toHaveLength(1);
+    conflictId = other.body.results[0].conflictIds[0];
 
     // The cloud refused the cursor; its re-pull sends back Q and B as the backup held them, and S.
     await ctx.db.transaction((tx) => beginRepull(tx, communityId));
@@ -132,5 +142,12 @@ describe('a hub at the end of its re-pull from a restored cloud', () => {
       'Made here, lost by the cloud',
     ]);
     expect(await repullUnderWay(server.server.ctx.db)).toBe(false);
+  });
+
+  it('offers a conflict record the cloud lost as a write the cloud takes from a hub', () => {
+    const [offer, ...more] = offered.get(conflictId) ?? [];
+    expect(more).toEqual([]);
+    expect(offer).toMatchObject({ entityType: 'conflict', op: 'upsert', fields: { status: 'open', field: 'status' } });
+    expect(validateChange(offer, { kind: 'hub' }).ok).toBe(true);
   });
 });

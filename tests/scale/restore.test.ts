@@ -18,7 +18,7 @@ import type { SyncRecord } from '@lifeline/core';
 import { preloadRecords } from '../../scripts/bench/preload';
 import { SimulatedBrowser } from '../chaos/browser';
 import { Rng } from '../chaos/random';
-import { ApiClient, createUpdate, pullAll, seedCommunity } from '../helpers/client';
+import { ADMIN, ApiClient, createUpdate, pullAll, seedCommunity } from '../helpers/client';
 import { createCluster, type Cluster } from '../helpers/cluster';
 import { freePort, spawnServer, type ServerProcess } from '../helpers/process';
 import { until } from '../helpers/wait';
@@ -250,6 +250,14 @@ describe('restore drill', () => {
         return reply.status === 200 ? (reply.body.record as SyncRecord) : undefined;
       });
     await atHub(cloudOnly.entityId);
+    // An account made at the cloud after the backup: the hub holds its user record (password hash included).
+    const lena = { email: 'lena@eastside.example', password: 'password-456', displayName: 'Lena', role: 'volunteer' };
+    expect((await seeded.admin.post('/api/users', lena)).status).toBe(201);
+    const listed = (client: ApiClient) => async () =>
+      ((await client.get('/api/users')).body.users as Array<{ email: string }>).some((u) => u.email === lena.email);
+    const hubAdmin = new ApiClient(hub.url);
+    expect((await hubAdmin.post('/api/auth/login', { email: ADMIN.email, password: ADMIN.password })).status).toBe(200);
+    await until('the late account at the hub', listed(hubAdmin));
     await idle();
     await cloud.stop();
 
@@ -272,6 +280,13 @@ describe('restore drill', () => {
     });
     expect(cloudOnlyBack.stamps.title).toBe(cloudOnly.stamps.title);
     await idle();
+    // And the account made after the backup is back: listed, and its password signs in.
+    await until('the late account at the restored cloud', listed(seeded.admin));
+    const login = await new ApiClient(cloud.url).post('/api/auth/login', {
+      email: lena.email,
+      password: lena.password,
+    });
+    expect(login.status).toBe(200);
     const settled = await atHub(cloudOnly.entityId);
     expect(settled.fields).toEqual((await atCloud(cloudOnly.entityId)).fields);
     expect((await member.get('/api/sync/status')).body.upstream).toMatchObject({ state: 'online', rejectedUp: 0 });

@@ -10,6 +10,13 @@ import { readMeta, writeMeta } from './server-meta';
 /** When the re-pull began (ISO time); absent when none is under way. */
 const REPULL_KEY = 'upstream_repull_since';
 
+/**
+ * What a hub offers a restored cloud again: every type it may write there
+ * (it forwards its members' edits, its admins' account changes and the
+ * conflicts it finds). Browsers offer updates and documents only.
+ */
+export const HUB_REOFFERED_TYPES: readonly string[] = ['update', 'document', 'conflict', 'user'];
+
 /** Fields the hub holds newer than the cloud's copy: field → the cloud's stamp (null: it has none). */
 export type Behind = Record<string, string | null>;
 
@@ -48,7 +55,7 @@ export interface HeldRecord {
 }
 
 /**
- * Updates and documents held here after `after` (in primary-key order), each
+ * Records of the re-offered types held here after `after` (in primary-key order), each
  * with its note. Read down the primary key with one probe of the notes per
  * record (in a transaction with `orderedScans`), whatever the statistics.
  */
@@ -65,11 +72,11 @@ export async function heldRecordsAfter(
               WHERE s.community_id = r.community_id AND s.entity_type = r.entity_type AND s.entity_id = r.entity_id
             ) AS behind
        FROM records r
-      WHERE r.community_id = $1 AND r.entity_type IN ('update', 'document')
+      WHERE r.community_id = $1 AND r.entity_type = ANY($5::text[])
         AND (r.entity_type, r.entity_id) > ($2, $3::uuid)
       ORDER BY r.entity_type, r.entity_id
       LIMIT $4`,
-    [communityId, after.entityType, after.entityId, limit],
+    [communityId, after.entityType, after.entityId, limit, HUB_REOFFERED_TYPES],
   );
   return rows.map((row) => ({ record: toRecord(row), behind: row.behind }));
 }

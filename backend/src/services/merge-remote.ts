@@ -19,7 +19,7 @@ import { recordChanges } from '../db/changes';
 import type { Queryable } from '../db/database';
 import { keyOf, loadRecords, lockEntities, saveRecords } from '../db/records';
 import { enqueueForUpstream } from '../db/upstream';
-import { noteSeen, type Behind } from '../db/upstream-repull';
+import { HUB_REOFFERED_TYPES, noteSeen, type Behind } from '../db/upstream-repull';
 import { projectAccounts } from './accounts';
 import { newConflicts } from './conflict-records';
 
@@ -50,7 +50,7 @@ export async function mergeRemoteRecords(
       version: record.version,
     };
     const before = local.get(keyOf(record)) ?? null;
-    if (repull && REOFFERED_TYPES.has(record.entityType)) {
+    if (repull && HUB_REOFFERED_TYPES.includes(record.entityType)) {
       seen.push({ entityType: record.entityType, entityId: record.entityId, behind: fieldsHeldNewer(before, state) });
     }
     const merged = mergeRecordStates(before, state);
@@ -86,6 +86,3 @@ export async function mergeRemoteRecords(
   }
   return changed.length;
 }
-
-/** The types a restored cloud may have lost and this hub offers again (as browsers do). */
-const REOFFERED_TYPES = new Set(['update', 'document']);

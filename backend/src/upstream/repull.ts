@@ -2,8 +2,9 @@
  * Hub mode, after the cloud was restored from a backup: the re-pull noted,
  * per record the cloud sent back, what this hub holds newer
  * (services/merge-remote.ts). When it reaches the end, every update and
- * document the cloud did not send back, or sent back older, is offered to it
- * again, as a browser does after its own re-pull (core `reofferChanges`):
+ * document (conflict and account record too: a hub may write those) the
+ * cloud did not send back, or sent back older, is offered to it again, as a
+ * browser does after its own re-pull (core `reofferChanges`):
  * each field under the stamp it has here, so a cloud that still has a value
  * finds nothing new. That covers what this hub only pulled from the cloud
  * (written by the cloud's own members after the backup), which its own log
