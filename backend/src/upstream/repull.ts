@@ -11,14 +11,15 @@
  * cannot send again. The offers join the log and the queue in the same
  * transaction that ends the re-pull, so a crash either offers all or none.
  */
-import { reofferChanges, type RecordState } from '@lifeline/core';
+import { compareStamps, reofferChanges, type RecordState } from '@lifeline/core';
 import type { ServerContext } from '../context';
 import { findExistingChanges, recordChanges, type AcceptedChange } from '../db/changes';
 import { enqueueForUpstream } from '../db/upstream';
 import { endRepull, heldRecordsAfter, type HeldRecord } from '../db/upstream-repull';
 
 const BATCH = 500;
-export const REOFFER_CLIENT_ID = 'hub-reoffer';
+/** The client id the hub's log shows for its offers. */
+const REOFFER_CLIENT_ID = 'hub-reoffer';
 
 /** Queue again what the restored cloud lacks; answers how many changes were queued. */
 export async function offerWhatTheCloudLacks(ctx: ServerContext, communityId: string): Promise<number> {
@@ -93,7 +94,7 @@ function writerOf(record: RecordState, behind: Record<string, string | null> | n
       origin: meta?.origin ?? undefined,
     };
   }
-  const newest = Object.keys(behind).sort((a, b) => (record.stamps[b] ?? '').localeCompare(record.stamps[a] ?? ''))[0];
+  const newest = Object.keys(behind).sort((a, b) => compareStamps(record.stamps[b], record.stamps[a]))[0];
   const meta = newest ? record.meta[newest] : undefined;
   return { author: meta?.author ?? undefined, origin: meta?.origin ?? undefined };
 }
