@@ -291,4 +291,65 @@ describe('restore drill', () => {
     expect(settled.fields).toEqual((await atCloud(cloudOnly.entityId)).fields);
     expect((await member.get('/api/sync/status')).body.upstream).toMatchObject({ state: 'online', rejectedUp: 0 });
   }, 300_000);
+
+  it('when the hub is killed in the middle of its re-pull from the restored cloud, then after a restart it still offers back what only it holds', async () => {
+    const cloudDb = await source.createDatabase('lifeline_crash_cloud');
+    const port = String(await freePort());
+    let cloud = await spawnServer({ DATABASE_URL: cloudDb, PORT: port });
+    servers.push(cloud);
+    const seeded = await seedCommunity(cloud.url);
+    // Enough records that the re-pull takes many pages: there is a middle to be killed in.
+    await preloadRecords(cloudDb, seeded.adminUser.communityId, seeded.volunteer.user.id, PRELOADED);
+    const registered = await seeded.admin.post('/api/devices', { name: 'Crash hub', kind: 'hub' });
+    const hubDb = await target.createDatabase('lifeline_crash_hub');
+    const hubEnv = {
+      DATABASE_URL: hubDb,
+      UPSTREAM_URL: cloud.url,
+      HUB_API_KEY: registered.body.apiKey,
+      UPSTREAM_INTERVAL_MS: '300',
+      UPSTREAM_BACKOFF_MAX_MS: '1000',
+    };
+    let hub = await spawnServer(hubEnv);
+    servers.push(hub);
+    const atHub = async (sql: string, params: unknown[] = []) =>
+      (await target.query<{ n: number }>(sql, params, 'lifeline_crash_hub'))[0]?.n ?? 0;
+    const hubHolds = (entityId: string) =>
+      atHub(`SELECT count(*)::int AS n FROM records WHERE entity_id = $1`, [entityId]);
+    await until(
+      'the hub caught up',
+      async () => (await atHub(`SELECT count(*)::int AS n FROM records`)) >= PRELOADED,
+      120_000,
+    );
+
+    const dump = path.join(workDir, 'crash-cloud.dump');
+    script('backup', ['--to', dump], { DATABASE_URL: cloudDb });
+    const lost = createUpdate('cloudMember', { kind: 'need', title: 'Written at the cloud, only the hub keeps it' });
+    const pushed = await seeded.coordinator.client.post('/api/sync/push', { clientId: 'cm', changes: [lost] });
+    expect(pushed.status).toBe(200);
+    await until('the hub pulled it', async () => (await hubHolds(lost.entityId)) === 1);
+    await cloud.stop();
+    const restored = 'lifeline_crash_cloud_restored';
+    script('restore', ['--from', dump, '--to', target.url(restored)]);
+    cloud = await spawnServer({ DATABASE_URL: target.url(restored), PORT: port });
+    servers.push(cloud);
+
+    // Killed once the re-pull has noted some pages and not reached the end.
+    const underWay = async () =>
+      (await atHub(`SELECT count(*)::int AS n FROM server_meta WHERE key = 'upstream_repull_since'`)) === 1 &&
+      (await atHub(`SELECT count(*)::int AS n FROM upstream_repull_seen`)) > 0;
+    await until('the re-pull under way', underWay, 60_000, 10);
+    await hub.stop('SIGKILL');
+    expect(await underWay()).toBe(true);
+    expect(await recordCount(target, restored, lost.entityId)).toBe(0);
+
+    hub = await spawnServer(hubEnv);
+    servers.push(hub);
+    const back = await until('the update back at the cloud', async () => {
+      const reply = await seeded.coordinator.client.get(`/api/records/update/${lost.entityId}`);
+      return reply.status === 200 ? (reply.body.record as SyncRecord) : undefined;
+    });
+    expect(back.fields).toMatchObject({ title: lost.fields.title, createdBy: seeded.coordinator.user.id });
+    expect(back.stamps.title).toBe(lost.stamps.title);
+    await until('the re-pull ended', async () => !(await underWay()));
+  }, 300_000);
 });
