@@ -205,6 +205,9 @@ describe('two creates of one record (a device re-offered it to a restored cloud;
     const otherOrder = apply(apply(null, original).record, reoffer).record;
     expect(otherOrder.fields).toEqual(atCloud.fields);
     expect(otherOrder.meta.createdBy?.changeId).toBe(atCloud.meta.createdBy?.changeId);
+    // The first made (the lower of two time-ordered ids) is the record's creation, whichever arrived first.
+    const first = originalId < reofferId ? original : reoffer;
+    expect(atCloud.fields.createdBy).toBe(first.author);
   });
 
   it('a later create never takes a field someone wrote, even under a lower stamp', () => {
@@ -217,7 +220,7 @@ describe('two creates of one record (a device re-offered it to a restored cloud;
     const after = apply(apply(early, reoffer).record, original).record;
     expect(after.fields.status).toBe('done');
     expect(after.stamps.status).toBe(s(500, 'e'));
-    expect(after.fields.createdBy).toBe('author-at-hub');
+    expect(after.fields.createdBy).toBe(reoffer.author); // the lower id: the first made
   });
 });
 

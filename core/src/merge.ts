@@ -174,8 +174,12 @@ interface FieldWrite {
 
 /**
  * Which of two writes to a field wins: the higher stamp; two different writes
- * that carry the same stamp (a broken or forged clock) are ordered by change
- * id, so every replica still picks the same one.
+ * that carry the same stamp are ordered by change id, so every replica still
+ * picks the same one. The lower id wins: ids are time-ordered, and the usual
+ * tie is two creates of one record filling its defaults under one stamp (a
+ * device re-offered it to a restored server, and the original arrived too),
+ * where the first made is the record's real creation. A write whose id is
+ * not known loses.
  */
 function outranks(
   stamp: Stamp,
@@ -185,7 +189,9 @@ function outranks(
 ) {
   const byStamp = compareStamps(stamp, other);
   if (byStamp !== 0) return byStamp > 0;
-  return (changeId ?? '') > (otherChangeId ?? '');
+  if (!changeId) return false;
+  if (!otherChangeId) return true;
+  return changeId < otherChangeId;
 }
 
 /** Whether a value is the one a writer saw: its stamp now, or one it carried before. */
