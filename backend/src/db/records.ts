@@ -28,7 +28,18 @@ export interface RecordRow {
   updated_at: string;
 }
 
-const COLUMNS = 'entity_type, entity_id::text AS entity_id, fields, stamps, meta, deleted_at, version, updated_at';
+/** The columns `toRecord` reads, qualified by `alias` when the query joins another table. */
+export function recordColumns(alias?: string): string {
+  const names = ['entity_type', 'entity_id', 'fields', 'stamps', 'meta', 'deleted_at', 'version', 'updated_at'];
+  return names
+    .map((name) => {
+      const column = alias ? `${alias}.${name}` : name;
+      return name === 'entity_id' ? `${column}::text AS entity_id` : column;
+    })
+    .join(', ');
+}
+
+const COLUMNS = recordColumns();
 
 export function toRecord(row: RecordRow): StoredRecord {
   return {

@@ -4,7 +4,7 @@
  * back (see migrations/1700000000800_hub_repull.sql and upstream/repull.ts).
  */
 import type { Queryable } from './database';
-import { toRecord, type RecordRow, type StoredRecord } from './records';
+import { recordColumns, toRecord, type RecordRow, type StoredRecord } from './records';
 import { readMeta, writeMeta } from './server-meta';
 
 /** When the re-pull began (ISO time); absent when none is under way. */
@@ -66,8 +66,7 @@ export async function heldRecordsAfter(
   limit: number,
 ): Promise<HeldRecord[]> {
   const { rows } = await tx.query<RecordRow & { behind: Behind | null }>(
-    `SELECT r.entity_type, r.entity_id::text AS entity_id, r.fields, r.stamps, r.meta, r.deleted_at, r.version,
-            r.updated_at,
+    `SELECT ${recordColumns('r')},
             (SELECT s.behind FROM upstream_repull_seen s
               WHERE s.community_id = r.community_id AND s.entity_type = r.entity_type AND s.entity_id = r.entity_id
             ) AS behind

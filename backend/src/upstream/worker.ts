@@ -196,6 +196,8 @@ export class UpstreamWorker {
     const pull = (cursor: string | null) => this.cloud.pull(`hub:${this.ctx.serverId}`, cursor, PULL_PAGE);
     let emptyPages = 0;
     let next: ReturnType<typeof pull> | null = null;
+    // A re-pull from a restored cloud notes what each page brings back (kept across restarts).
+    let repull = await repullUnderWay(this.ctx.db);
     for (let pages = 0; pages < 10_000 && !this.loop.isStopped; pages += 1) {
       let page;
       try {
@@ -204,6 +206,7 @@ export class UpstreamWorker {
         next = null;
         if (error instanceof UpstreamError && error.kind === 'cursor_mismatch') {
           await this.restartAgainstNewCloud(communityId);
+          repull = true;
           continue;
         }
         throw error;
@@ -214,12 +217,14 @@ export class UpstreamWorker {
       next = more ? pull(page.cursor) : null;
       // A prefetch that fails is seen when it is awaited; until then it must not count as unhandled.
       next?.catch(() => undefined);
-      const repull = await repullUnderWay(this.ctx.db);
       await this.ctx.db.transaction(async (tx) => {
         await mergeRemoteRecords(this.ctx, tx, communityId, page.records, { repull });
         await writeMeta(tx, CURSOR_KEY, page.cursor);
       });
-      if (repull && !page.hasMore) await this.offerWhatTheCloudLacks(communityId);
+      if (repull && !page.hasMore) {
+        await this.finishRepull(communityId);
+        repull = false;
+      }
       if (!more) return;
     }
   }
@@ -254,7 +259,7 @@ export class UpstreamWorker {
   }
 
   /** The re-pull reached the end: queue what the restored cloud lacks, and send it in this same round. */
-  private async offerWhatTheCloudLacks(communityId: string): Promise<void> {
+  private async finishRepull(communityId: string): Promise<void> {
     const offered = await offerWhatTheCloudLacks(this.ctx, communityId);
     if (offered > 0) this.loop.kick();
     this.ctx.log.warn({ offered }, 're-pull from the restored cloud done: offering it again what it lacks');
